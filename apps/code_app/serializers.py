@@ -1,0 +1,37 @@
+from rest_framework import serializers
+
+from .models import Job
+
+
+class JobSerializer(serializers.ModelSerializer):
+    """A job as the API, the pushed events and the pages show it."""
+
+    job_id = serializers.IntegerField(source="pk", read_only=True)
+    is_final = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = Job
+        fields = [
+            "job_id",
+            "scheduler_job_id",
+            "name",
+            "partition",
+            "cpus",
+            "memory_gb",
+            "time_limit_minutes",
+            "script_path",
+            "state",
+            "pending_reason",
+            "exit_code",
+            "exit_signal",
+            "submit_time",
+            "start_time",
+            "end_time",
+            "is_final",
+        ]
+        read_only_fields = fields
+
+
+def job_payload(job):
+    """Return the JSON-ready form of a job used in events and snapshots."""
+    return dict(JobSerializer(job).data)

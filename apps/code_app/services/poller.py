@@ -1,0 +1,81 @@
+"""One scheduler poll: ask about every tracked job at once, store changes, publish them."""
+
+import logging
+import time
+
+from django.db import transaction
+
+from apps.core import events
+
+from ..models import FINAL_STATES, Job, JobState
+from ..serializers import job_payload
+
+logger = logging.getLogger(__name__)
+
+_TRACKED_FIELDS = ("state", "pending_reason", "exit_code", "exit_signal", "start_time", "end_time")
+
+
+def publish_job(job):
+    events.publish_to_user(job.owner_id, events.JOB_CHANGED, {"job": job_payload(job)})
+
+
+def apply_status(job, status):
+    """Store what changed in ``job`` from ``status``; return True if anything did.
+
+    A final state is never left again, so a late or repeated report cannot
+    bring a finished job back.
+    """
+    if job.state in FINAL_STATES:
+        return False
+    changes = {
+        "state": status.state,
+        "pending_reason": status.reason if status.state == JobState.PENDING else "",
+        "exit_code": status.exit_code if status.state in FINAL_STATES else job.exit_code,
+        "exit_signal": status.exit_signal if status.state in FINAL_STATES else job.exit_signal,
+        "start_time": status.start_time or job.start_time,
+        "end_time": status.end_time or job.end_time,
+    }
+    changed = [name for name in _TRACKED_FIELDS if getattr(job, name) != changes[name]]
+    if not changed:
+        return False
+    for name in changed:
+        setattr(job, name, changes[name])
+    job.save(update_fields=[*changed, "updated_at"])
+    if "state" in changed:
+        logger.info("job %s (scheduler id %s) of user %s is %s", job.pk, job.scheduler_job_id, job.owner_id, job.state)
+    return True
+
+
+def poll_once(backend):
+    """Run one tick: schedule, poll every active job, store and publish changes.
+
+    Return the number of jobs that changed.
+    """
+    jobs = list(Job.objects.active().exclude(scheduler_job_id="").order_by("pk"))
+    backend.schedule(jobs)
+    statuses = backend.poll(jobs)
+
+    changed = []
+    for job in jobs:
+        status = statuses.get(job.pk)
+        if status is None:
+            continue
+        with transaction.atomic():
+            if apply_status(job, status):
+                changed.append(job)
+    for job in changed:
+        publish_job(job)
+    return len(changed)
+
+
+def run_forever(backend, interval, *, stop=lambda: False):
+    """Poll every ``interval`` seconds until ``stop()`` is true."""
+    logger.info("poller started with the %s scheduler, every %.1f s", backend.name, interval)
+    while not stop():
+        started = time.monotonic()
+        try:
+            poll_once(backend)
+        except Exception:
+            logger.exception("poll failed; trying again in %.1f s", interval)
+        time.sleep(max(interval - (time.monotonic() - started), 0.0))
+    logger.info("poller stopped")

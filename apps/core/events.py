@@ -1,0 +1,76 @@
+"""Publishing events to the pages over the channel layer.
+
+Group names and event types are built here only, so the senders (views, the
+poller, Celery tasks) and the consumers cannot drift apart.
+
+Sync callers without an event loop of their own (the poller, Celery workers)
+publish through one background event loop per process, so each process keeps
+one Redis connection instead of opening one per event.
+"""
+
+import asyncio
+import logging
+import os
+import threading
+
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+JOB_CHANGED = "job.changed"
+SNAPSHOT_NEEDED = "snapshot.needed"
+PUBLISH_TIMEOUT = 5.0
+
+
+def user_group(user_id):
+    return f"user.{user_id}"
+
+
+CONSOLE_GROUP = "console"
+
+
+class _LoopThread:
+    """An event loop running in a daemon thread, recreated after fork."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._loop = None
+        self._pid = None
+
+    def loop(self):
+        with self._lock:
+            if self._loop is None or self._pid != os.getpid():
+                self._loop = asyncio.new_event_loop()
+                self._pid = os.getpid()
+                thread = threading.Thread(
+                    target=self._loop.run_forever, name="event-publisher", daemon=True
+                )
+                thread.start()
+            return self._loop
+
+
+_publisher_loop = _LoopThread()
+
+
+async def apublish(group, event_type, payload):
+    """Send one event to every socket in ``group``."""
+    layer = get_channel_layer()
+    await layer.group_send(group, {"type": event_type, **payload})
+
+
+def publish(group, event_type, payload):
+    """Send one event from sync code; never raises, because a page heals on reconnect.
+
+    Async code calls ``apublish`` instead.
+    """
+    try:
+        future = asyncio.run_coroutine_threadsafe(
+            apublish(group, event_type, payload), _publisher_loop.loop()
+        )
+        future.result(timeout=PUBLISH_TIMEOUT)
+    except Exception:
+        logger.exception("publishing %s to group %s failed", event_type, group)
+
+
+def publish_to_user(user_id, event_type, payload):
+    publish(user_group(user_id), event_type, payload)

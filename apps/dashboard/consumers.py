@@ -1,0 +1,62 @@
+"""WebSocket edges of the live pages: authorise, send a snapshot, relay events."""
+
+import json
+import logging
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.template.loader import render_to_string
+
+from apps.code_app.models import Job
+from apps.code_app.serializers import job_payload
+from apps.core import events
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_JOBS = 50
+CLOSE_UNAUTHENTICATED = 4401
+
+
+@database_sync_to_async
+def load_recent_jobs(user_id):
+    return [job_payload(job) for job in Job.objects.filter(owner_id=user_id)[:SNAPSHOT_JOBS]]
+
+
+class DashboardConsumer(AsyncWebsocketConsumer):
+    """The user's dashboard: their jobs, pushed as htmx out-of-band fragments."""
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.user_id = user.pk
+        self.group = events.user_group(user.pk)
+        self.shown_jobs = set()
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.accept()
+        await self.send_snapshot()
+
+    async def disconnect(self, code):
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "{}")
+        except ValueError:
+            return
+        if message.get("action") == "snapshot":
+            await self.send_snapshot()
+
+    async def send_snapshot(self):
+        jobs = await load_recent_jobs(self.user_id)
+        self.shown_jobs = {job["job_id"] for job in jobs}
+        await self.send(text_data=render_to_string("dashboard/_snapshot.html", {"jobs": jobs}))
+
+    async def job_changed(self, event):
+        job = event["job"]
+        is_new = job["job_id"] not in self.shown_jobs
+        self.shown_jobs.add(job["job_id"])
+        html = render_to_string("dashboard/_job_row.html", {"job": job, "oob": "afterbegin:#job-rows" if is_new else "true"})
+        await self.send(text_data=html)

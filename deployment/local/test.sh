@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# `make test`: install, make sure Redis and Chromium are there, run pytest.
+# Extra arguments go to pytest, e.g. `bash deployment/local/test.sh -k submit`.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+source deployment/local/common.sh
+trap stop_private_redis EXIT
+
+ensure_chromium() {
+    export CHROMIUM_PATH=${CHROMIUM_PATH:-/usr/bin/chromium}
+    [ -x "$CHROMIUM_PATH" ] && return
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing Chromium from Debian's packages for the browser tests"
+        timeout 600 apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null \
+            || die "apt-get install chromium failed"
+    else
+        die "Chromium is missing at $CHROMIUM_PATH; install Debian's chromium package or set CHROMIUM_PATH"
+    fi
+}
+
+ensure_venv
+ensure_redis
+ensure_chromium
+# Keys of this run live under their own prefix, so a shared Redis is safe.
+export REDIS_PREFIX="fairshare-test-$$"
+
+status=0
+python -m pytest "$@" || status=$?
+if [ "$status" -eq 5 ]; then
+    echo "error: pytest collected no tests" >&2
+    exit 1
+fi
+exit "$status"

@@ -1,0 +1,223 @@
+"""Settings for the platform, read from the environment.
+
+The defaults give a working single-machine setup: SQLite under var/, the
+built-in ``local`` scheduler and a Redis at REDIS_URL. A cluster deployment
+sets DATABASE_URL, REDIS_URL and SCHEDULER_BACKEND=slurm.
+"""
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+
+from .env import env_bool, env_choice, env_float, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _local_secret_key():
+    """Return a per-checkout secret key kept in var/, created on first use."""
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY") or _local_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "channels",
+    "apps.core",
+    "apps.code_app",
+    "apps.dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "frontend" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0),
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server, the poller and the workers write to the same file, so
+    # writers take the lock up front and wait for each other instead of
+    # failing with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
+STATICFILES_DIRS = [BASE_DIR / "frontend" / "static"]
+WHITENOISE_USE_FINDERS = True
+
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/dashboard/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+# --- Redis, channel layer, Celery -------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Keys and channel names of one deployment start with this prefix, so two
+# deployments (or a test run) can share one Redis server.
+REDIS_PREFIX = env_str("REDIS_PREFIX", "fairshare")
+
+CHANNEL_LAYERS = {
+    "default": {
+        # The pub/sub layer delivers at most once and keeps no per-process
+        # buffer to overflow; pages heal gaps with the snapshot sent on
+        # (re)connect.
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {
+            "hosts": [{"address": REDIS_URL}],
+            "prefix": f"{REDIS_PREFIX}:asgi",
+        },
+    }
+}
+
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL)
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", REDIS_URL)
+CELERY_TASK_DEFAULT_QUEUE = "ai_queue"
+CELERY_TASK_QUEUES_NAMES = ["ai_queue", "search_queue", "compute_queue", "vis_queue"]
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env_int("CELERY_WORKER_CONCURRENCY", 4, minimum=1)
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "global_keyprefix": f"{REDIS_PREFIX}:celery:",
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600, minimum=60),
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"global_keyprefix": f"{REDIS_PREFIX}:celery:"}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "record-worker-heartbeat": {
+        "task": "apps.core.tasks.record_heartbeat",
+        "schedule": 30.0,
+    },
+}
+CELERY_TASK_ROUTES = {
+    "apps.core.tasks.record_heartbeat": {"queue": "compute_queue"},
+}
+
+# --- Compute tier -----------------------------------------------------------
+
+SCHEDULER_BACKEND = env_choice("SCHEDULER_BACKEND", "local", {"local", "slurm"})
+WORKSPACE_ROOT = Path(env_str("WORKSPACE_ROOT", str(VAR_DIR / "workspaces")))
+POLLER_INTERVAL = env_float("POLLER_INTERVAL", 1.0, minimum=0.1)
+# Jobs that the local scheduler runs at once on this host, all users together.
+LOCAL_SCHEDULER_SLOTS = env_int("LOCAL_SCHEDULER_SLOTS", 4, minimum=1)
+# Seconds between SIGTERM and SIGKILL when a job is cancelled or times out.
+LOCAL_SCHEDULER_KILL_WAIT = env_float("LOCAL_SCHEDULER_KILL_WAIT", 5.0, minimum=0.0)
+SCRIPT_UPLOAD_MAX_BYTES = env_int("SCRIPT_UPLOAD_MAX_BYTES", 1024 * 1024, minimum=1024)
+JOB_OUTPUT_TAIL_MAX_LINES = 1000
+
+# Partitions and their maximum time limit in minutes.
+PARTITIONS = {
+    "normal": env_int("PARTITION_NORMAL_MAX_MINUTES", 24 * 60, minimum=1),
+    "express": env_int("PARTITION_EXPRESS_MAX_MINUTES", 60, minimum=1),
+    "long": env_int("PARTITION_LONG_MAX_MINUTES", 7 * 24 * 60, minimum=1),
+}
+DEFAULT_PARTITION = "normal"
+
+JOB_LIMITS = {
+    "max_running": env_int("JOB_MAX_RUNNING_PER_USER", 10, minimum=1),
+    "max_submitted": env_int("JOB_MAX_SUBMITTED_PER_USER", 20, minimum=1),
+    "min_cpus": 1,
+    "max_cpus": env_int("JOB_MAX_CPUS", 16, minimum=1),
+    "min_memory_gb": 1,
+    "max_memory_gb": env_int("JOB_MAX_MEMORY_GB", 24, minimum=1),
+    "min_time_minutes": 1,
+    "max_time_minutes": env_int("JOB_MAX_TIME_MINUTES", 7 * 24 * 60, minimum=1),
+}
+
+# --- REST API ---------------------------------------------------------------
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# --- Logging ----------------------------------------------------------------
+
+LOG_LEVEL = env_choice("LOG_LEVEL", "INFO", {"DEBUG", "INFO", "WARNING", "ERROR"})
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d: %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "apps": {"level": LOG_LEVEL},
+        "django": {"level": "INFO"},
+    },
+}
+
+# Interpreter for Python job scripts on the local scheduler.
+JOB_PYTHON = env_str("JOB_PYTHON", "/usr/bin/python3" if Path("/usr/bin/python3").exists() else "python3")
