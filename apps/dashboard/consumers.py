@@ -58,5 +58,5 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         job = event["job"]
         is_new = job["job_id"] not in self.shown_jobs
         self.shown_jobs.add(job["job_id"])
-        html = render_to_string("dashboard/_job_row.html", {"job": job, "oob": "afterbegin:#job-rows" if is_new else "true"})
+        html = render_to_string("dashboard/_job_row.html", {"job": job, "new": is_new})
         await self.send(text_data=html)

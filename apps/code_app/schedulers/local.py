@@ -190,8 +190,9 @@ class LocalScheduler(SchedulerBackend):
                     self.cancel(job)
                 statuses[job.pk] = JobStatus(state=JobState.RUNNING, start_time=_from_epoch(runner["start_time"]))
             elif job.pk in self._runners:
-                # Launched this tick; the runner has not written its file yet.
-                statuses[job.pk] = JobStatus(state=JobState.PENDING, reason="Launching")
+                # Launched this tick; RUNNING is reported once the runner has
+                # written its file with the real start time.
+                continue
             elif job.cancel_requested:
                 now = timezone.now()
                 statuses[job.pk] = JobStatus(state=JobState.CANCELLED, exit_code=0, exit_signal=0, end_time=now)
