@@ -10,6 +10,10 @@ from pathlib import Path
 
 import dj_database_url
 
+from django.core.exceptions import ImproperlyConfigured
+
+from apps.core.ratelimit import RateLimitPolicy
+
 from .env import env_bool, env_choice, env_float, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -44,6 +48,8 @@ INSTALLED_APPS = [
     "channels",
     "apps.core",
     "apps.code_app",
+    "apps.writer_app",
+    "apps.scholar_app",
     "apps.dashboard",
 ]
 
@@ -91,6 +97,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 30,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+    # A file rather than memory, so a Celery worker or Daphne started by a
+    # test sees the test database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -189,6 +198,58 @@ JOB_LIMITS = {
     "max_time_minutes": env_int("JOB_MAX_TIME_MINUTES", 7 * 24 * 60, minimum=1),
 }
 
+# --- Rate limits --------------------------------------------------------------
+
+# One table of per-user rate limits. Each rate is "N/sec|min|hour|day" and may
+# be overridden from the environment (RATE_LIMIT_<KIND> and
+# RATE_LIMIT_<KIND>_BURST) and per user in the database (QuotaOverride).
+# "anon" is counted per client IP address, the others per user.
+def _rate_limit(kind, label, rate, burst=None):
+    variable = f"RATE_LIMIT_{kind.upper()}"
+    text = env_str(variable, rate)
+    try:
+        RateLimitPolicy.parse(text, burst=env_int(f"{variable}_BURST", burst, minimum=1))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Environment variable {variable}: {exc}") from None
+    return {"label": label, "rate": text, "burst": env_int(f"{variable}_BURST", burst, minimum=1)}
+
+
+RATE_LIMITS = {
+    "ai_suggest": _rate_limit("ai_suggest", "AI suggestions", "10/min", burst=5),
+    "ai_generate": _rate_limit("ai_generate", "AI generation", "5/min"),
+    "paper_search": _rate_limit("paper_search", "Paper searches", "30/min"),
+    "pdf_process": _rate_limit("pdf_process", "PDF processing", "20/min"),
+    "api": _rate_limit("api", "API requests", "1000/day"),
+    "anon": _rate_limit("anon", "Anonymous requests per IP", "100/day"),
+}
+
+# Celery's own rate_limit holds per worker process only, so the same limits
+# are also enforced for all workers together through the Redis limiter.
+TASK_RATE_LIMITS = {
+    "apps.writer_app.tasks.ai_suggest": env_str("TASK_RATE_LIMIT_AI_SUGGEST", "10/m"),
+    "apps.writer_app.tasks.ai_generate": env_str("TASK_RATE_LIMIT_AI_GENERATE", "5/m"),
+    "apps.scholar_app.tasks.search_papers": env_str("TASK_RATE_LIMIT_SEARCH_PAPERS", "30/m"),
+    "apps.scholar_app.tasks.process_pdf": env_str("TASK_RATE_LIMIT_PROCESS_PDF", "20/m"),
+}
+for _task_name, _rate in TASK_RATE_LIMITS.items():
+    try:
+        RateLimitPolicy.parse(_rate)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Task rate limit of {_task_name}: {exc}") from None
+CELERY_TASK_ANNOTATIONS = {name: {"rate_limit": rate} for name, rate in TASK_RATE_LIMITS.items()}
+CELERY_TASK_ROUTES.update(
+    {
+        "apps.writer_app.tasks.*": {"queue": "ai_queue"},
+        "apps.scholar_app.tasks.*": {"queue": "search_queue"},
+        "apps.code_app.tasks.*": {"queue": "compute_queue"},
+        "apps.vis_app.tasks.*": {"queue": "vis_queue"},
+    }
+)
+
+# Client IPs come from X-Forwarded-For only through this many trusted proxies
+# in front of Daphne; 0 means the socket's peer address is the client.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
+
 # --- REST API ---------------------------------------------------------------
 
 REST_FRAMEWORK = {
@@ -198,6 +259,10 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "apps.core.throttles.UserRateThrottle",
+        "apps.core.throttles.AnonRateThrottle",
+    ],
     "EXCEPTION_HANDLER": "apps.core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
@@ -221,3 +286,7 @@ LOGGING = {
 
 # Interpreter for Python job scripts on the local scheduler.
 JOB_PYTHON = env_str("JOB_PYTHON", "/usr/bin/python3" if Path("/usr/bin/python3").exists() else "python3")
+
+# Batches of this many items or more (PDFs, figure exports) become one
+# compute job instead of that many Celery tasks.
+COMPUTE_BATCH_THRESHOLD = env_int("COMPUTE_BATCH_THRESHOLD", 100, minimum=2)

@@ -12,6 +12,9 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("api/", include("apps.core.urls")),
     path("code/", include("apps.code_app.urls")),
+    path("writer/", include("apps.writer_app.urls")),
+    path("scholar/", include("apps.scholar_app.urls")),
     path("dashboard/", include("apps.dashboard.urls")),
 ]

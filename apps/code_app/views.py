@@ -3,7 +3,7 @@ from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from apps.core.api import PlatformAPIView
 
 from apps.core.exceptions import InvalidJobSpec
 
@@ -22,7 +22,7 @@ def owned_job(request, job_id):
     return get_object_or_404(Job, pk=job_id, owner=request.user)
 
 
-class JobSubmitView(APIView):
+class JobSubmitView(PlatformAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     def post(self, request):
@@ -30,12 +30,12 @@ class JobSubmitView(APIView):
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
-class JobStatusView(APIView):
+class JobStatusView(PlatformAPIView):
     def get(self, request, job_id):
         return Response(JobSerializer(owned_job(request, job_id)).data)
 
 
-class JobCancelView(APIView):
+class JobCancelView(PlatformAPIView):
     def post(self, request, job_id):
         job = cancel_job(owned_job(request, job_id))
         data = JobSerializer(job).data
@@ -43,7 +43,7 @@ class JobCancelView(APIView):
         return Response(data, status=status.HTTP_202_ACCEPTED)
 
 
-class JobOutputView(APIView):
+class JobOutputView(PlatformAPIView):
     def get(self, request, job_id):
         job = owned_job(request, job_id)
         raw_lines = request.query_params.get("lines", "100")
@@ -60,7 +60,7 @@ class JobOutputView(APIView):
         return Response(body)
 
 
-class JobListView(APIView):
+class JobListView(PlatformAPIView):
     def get(self, request):
         jobs = Job.objects.for_owner(request.user)
         state = request.query_params.get("state")
@@ -69,7 +69,7 @@ class JobListView(APIView):
         return Response({"jobs": JobSerializer(jobs[:200], many=True).data})
 
 
-class QueueSummaryView(APIView):
+class QueueSummaryView(PlatformAPIView):
     def get(self, request):
         active = list(
             Job.objects.active().only("pk", "owner_id", "name", "partition", "state", "pending_reason", "submit_time")

@@ -1,12 +1,13 @@
-"""Turns domain errors into JSON answers at the edge of the REST API."""
+"""The edge of the REST API: the base view and the translation of errors to JSON."""
 
 import logging
 
-from rest_framework import status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from .exceptions import PlatformError
+from .exceptions import PlatformError, QuotaExceeded
 
 logger = logging.getLogger(__name__)
 
@@ -20,8 +21,41 @@ _DRF_CODES = {
 }
 
 
+class PlatformAPIView(APIView):
+    """Base of every API view: throttles count before permissions are checked.
+
+    DRF checks permissions first, so an anonymous client hammering a
+    login-only endpoint would never reach its per-IP throttle.
+    """
+
+    def initial(self, request, *args, **kwargs):
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        neg = self.perform_content_negotiation(request)
+        request.accepted_renderer, request.accepted_media_type = neg
+        version, scheme = self.determine_version(request, *args, **kwargs)
+        request.version, request.versioning_scheme = version, scheme
+        self.perform_authentication(request)
+        self.check_throttles(request)
+        self.check_permissions(request)
+
+
 def platform_error_response(error):
-    return Response(error.as_dict(), status=error.status_code)
+    response = Response(error.as_dict(), status=error.status_code)
+    if isinstance(error, QuotaExceeded):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _throttled_body(exc, request):
+    decision = getattr(request, "throttle_decision", None)
+    wait = decision.retry_after_seconds if decision else int(exc.wait or 1)
+    return {
+        "error": "throttled",
+        "detail": f"Too many requests; try again in {wait} s.",
+        "retry_after": wait,
+        "limit": decision.limit if decision else None,
+        "remaining": decision.remaining if decision else 0,
+    }
 
 
 def exception_handler(exc, context):
@@ -32,6 +66,9 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    if isinstance(exc, exceptions.Throttled):
+        response.data = _throttled_body(exc, context["request"])
+        return response
     detail = response.data.get("detail") if isinstance(response.data, dict) else None
     if detail is None:
         detail = response.data

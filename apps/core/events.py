@@ -18,6 +18,8 @@ from channels.layers import get_channel_layer
 logger = logging.getLogger(__name__)
 
 JOB_CHANGED = "job.changed"
+QUOTA_CHANGED = "quota.changed"
+TASK_CHANGED = "task.changed"
 SNAPSHOT_NEEDED = "snapshot.needed"
 PUBLISH_TIMEOUT = 5.0
 

@@ -67,3 +67,33 @@ class SchedulerRejected(PlatformError):
 
     status_code = 400
     code = "scheduler_rejected"
+
+
+class QuotaExceeded(PlatformError):
+    """The user's rate limit for a kind of work is spent; nothing was enqueued."""
+
+    status_code = 429
+    code = "rate_limited"
+
+    def __init__(self, message, *, kind, retry_after, limit, remaining):
+        super().__init__(message)
+        self.kind = kind
+        self.retry_after = retry_after
+        self.limit = limit
+        self.remaining = remaining
+
+    def as_dict(self):
+        return {
+            **super().as_dict(),
+            "kind": self.kind,
+            "retry_after": self.retry_after,
+            "limit": self.limit,
+            "remaining": self.remaining,
+        }
+
+
+class AdmissionPaused(PlatformError):
+    """An admin paused admission for this kind of work."""
+
+    status_code = 503
+    code = "admission_paused"

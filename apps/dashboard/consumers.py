@@ -10,6 +10,7 @@ from django.template.loader import render_to_string
 from apps.code_app.models import Job
 from apps.code_app.serializers import job_payload
 from apps.core import events
+from apps.core.quotas import get_user_quota_status
 
 logger = logging.getLogger(__name__)
 
@@ -18,8 +19,9 @@ CLOSE_UNAUTHENTICATED = 4401
 
 
 @database_sync_to_async
-def load_recent_jobs(user_id):
-    return [job_payload(job) for job in Job.objects.filter(owner_id=user_id)[:SNAPSHOT_JOBS]]
+def load_snapshot(user):
+    jobs = [job_payload(job) for job in Job.objects.filter(owner_id=user.pk)[:SNAPSHOT_JOBS]]
+    return {"jobs": jobs, "quota": get_user_quota_status(user)}
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -30,7 +32,7 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.user_id = user.pk
+        self.user = user
         self.group = events.user_group(user.pk)
         self.shown_jobs = set()
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -50,9 +52,9 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             await self.send_snapshot()
 
     async def send_snapshot(self):
-        jobs = await load_recent_jobs(self.user_id)
-        self.shown_jobs = {job["job_id"] for job in jobs}
-        await self.send(text_data=render_to_string("dashboard/_snapshot.html", {"jobs": jobs}))
+        snapshot = await load_snapshot(self.user)
+        self.shown_jobs = {job["job_id"] for job in snapshot["jobs"]}
+        await self.send(text_data=render_to_string("dashboard/_snapshot.html", snapshot))
 
     async def job_changed(self, event):
         job = event["job"]
@@ -60,3 +62,14 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         self.shown_jobs.add(job["job_id"])
         html = render_to_string("dashboard/_job_row.html", {"job": job, "new": is_new})
         await self.send(text_data=html)
+
+    async def quota_changed(self, event):
+        parts = []
+        if "jobs" in event:
+            parts.append(render_to_string("dashboard/_job_caps.html", {"jobs": event["jobs"], "oob": True}))
+        for quota in event.get("rates", {}).values():
+            parts.append(render_to_string("dashboard/_quota_meter.html", {"quota": quota, "oob": True}))
+        await self.send(text_data="".join(parts))
+
+    async def task_changed(self, event):
+        """Task changes are shown by the pages that list tasks; the job table ignores them."""

@@ -1,7 +1,7 @@
 """The built-in scheduler for one machine.
 
-It keeps Slurm's rules on a single host: each user runs at most
-JOB_LIMITS["max_running"] jobs at once (the rest wait with reason
+It keeps Slurm's rules on a single host: each user runs at most their
+``max_running`` cap of jobs at once (the rest wait with reason
 AssocMaxJobsLimit, as under a Slurm association limit), the host runs at most
 LOCAL_SCHEDULER_SLOTS jobs in all (the rest wait with reason Resources or
 Priority), and waiting jobs start in fair-share order: the user who used the
@@ -27,6 +27,8 @@ from datetime import timezone as dt_timezone
 
 from django.conf import settings
 from django.utils import timezone
+
+from apps.core.quotas import job_caps_for
 
 from ..models import JobState
 from ..services.jobspec import interpreter_for
@@ -116,9 +118,10 @@ class LocalScheduler(SchedulerBackend):
         waiting.sort(key=lambda job: (usage.get(job.owner_id, 0.0), job.submit_time, job.pk))
 
         self._reasons = {}
+        caps = {owner_id: job_caps_for(owner_id)["max_running"] for owner_id in {job.owner_id for job in waiting}}
         blocked_by_priority = False
         for job in waiting:
-            if running_per_user[job.owner_id] >= settings.JOB_LIMITS["max_running"]:
+            if running_per_user[job.owner_id] >= caps[job.owner_id]:
                 self._reasons[job.pk] = REASON_USER_LIMIT
                 continue
             if free_slots <= 0:

@@ -6,6 +6,7 @@ import time
 from django.db import transaction
 
 from apps.core import events
+from apps.core.quotas import push_job_caps
 
 from ..models import FINAL_STATES, Job, JobState
 from ..serializers import job_payload
@@ -60,11 +61,14 @@ def poll_once(backend):
         status = statuses.get(job.pk)
         if status is None:
             continue
+        previous_state = job.state
         with transaction.atomic():
             if apply_status(job, status):
-                changed.append(job)
-    for job in changed:
+                changed.append((job, previous_state))
+    for job, _ in changed:
         publish_job(job)
+    for owner_id in {job.owner_id for job, previous_state in changed if job.state != previous_state}:
+        push_job_caps(owner_id)
     return len(changed)
 
 

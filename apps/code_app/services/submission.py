@@ -2,11 +2,11 @@
 
 import logging
 
-from django.conf import settings
 from django.db import transaction
 from redis.exceptions import LockError, RedisError
 
 from apps.core.exceptions import JobLimitExceeded, JobNotCancellable, SchedulerUnavailable
+from apps.core.quotas import job_caps_for, push_job_caps
 from apps.core.redis import get_redis, redis_key
 
 from ..models import Job, JobState
@@ -19,10 +19,6 @@ logger = logging.getLogger(__name__)
 
 SUBMIT_LOCK_TIMEOUT = 120
 SUBMIT_LOCK_WAIT = 30
-
-
-def submitted_limit(user):
-    return settings.JOB_LIMITS["max_submitted"]
 
 
 def submit_job(user, data, files=None):
@@ -50,11 +46,12 @@ def submit_job(user, data, files=None):
         except (LockError, RedisError):
             logger.warning("submit lock of user %s expired before release", user.pk)
     publish_job(job)
+    push_job_caps(user.pk)
     return job
 
 
 def _admit_and_submit(user, spec):
-    limit = submitted_limit(user)
+    limit = job_caps_for(user.pk)["max_submitted"]
     in_use = Job.objects.for_owner(user).active().count()
     if in_use >= limit:
         raise JobLimitExceeded(

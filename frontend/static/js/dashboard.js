@@ -35,6 +35,26 @@
     });
   }
 
+  // A meter carries the quota as it was when pushed; between pushes it refills
+  // on the client at the policy's rate, the same way the limiter computes it.
+  function refreshMeters() {
+    var now = Date.now();
+    document.querySelectorAll(".meter[data-refill]").forEach(function (meter) {
+      if (!meter.dataset.received) {
+        meter.dataset.received = String(now);
+      }
+      var passed = (now - Number(meter.dataset.received)) / 1000;
+      var limit = Number(meter.dataset.limit);
+      var refill = Number(meter.dataset.refill);
+      var resetIn = Math.max(Number(meter.dataset.resetIn) - passed, 0);
+      var remaining = Math.min(limit, Math.floor((limit * refill - resetIn) / refill + 1e-9));
+      remaining = Math.max(remaining, Number(meter.dataset.remaining));
+      meter.querySelector(".remaining").textContent = remaining;
+      meter.querySelector("progress").value = remaining;
+      meter.querySelector(".reset").textContent = resetIn > 0 ? "full again in " + Math.ceil(resetIn) + " s" : "full";
+    });
+  }
+
   document.addEventListener("htmx:wsOpen", function () { setConnection("live", "live"); });
   document.addEventListener("htmx:wsClose", function () { setConnection("offline", "reconnecting…"); });
   document.addEventListener("htmx:wsError", function () { setConnection("offline", "reconnecting…"); });
@@ -44,6 +64,7 @@
       document.querySelectorAll("#job-rows tr.empty").forEach(function (row) { row.remove(); });
     }
     refreshElapsed();
+    refreshMeters();
   });
   document.addEventListener("htmx:afterRequest", function (event) {
     var form = event.detail.elt;
@@ -51,5 +72,5 @@
       form.reset();
     }
   });
-  setInterval(refreshElapsed, 1000);
+  setInterval(function () { refreshElapsed(); refreshMeters(); }, 1000);
 })();
