@@ -9,21 +9,26 @@ All four run in one process against the same Redis:
   Django's ``RedisCache``, which reads the request history with GET and
   writes it back with SET;
 - ``limits``: ``limits.strategies.MovingWindowRateLimiter`` on
-  ``limits.storage.RedisStorage``.
+  ``limits.storage.RedisStorage``, which keeps a list of request timestamps
+  taken from the client host's clock (limits 5.8).
 
 Throughput is measured with one client and with ``--clients`` threads, in
 ``--rounds`` rounds that take turns across the contenders, so that a slow
 moment on the machine does not land on one contender only. The table shows
-the median round. Each decision goes to one of ``--users`` subjects under a 1000/day limit, so the
-limiters admit every request, as for many users who are under their limits.
+the median round. Each decision goes to one of ``--users`` subjects under a
+1000/day limit, so the limiters admit every request, as for many users who
+are under their limits.
 The race test sends ``--clients`` threads × ``--attempts`` requests at one
 key with a limit of ``--limit`` per day and counts how many each limiter
-admits. Admissions above the limit are the over-admission.
+admits. Admissions above the limit are the over-admission. The same limit is
+first checked from one thread with ``--limit`` + 10 requests, of which every
+limiter must admit exactly ``--limit``. That check shows the harness is set up
+right, so over-admission in the race comes from the limiter.
 
 Every key is written under a prefix unique to the run and deleted at exit.
 
 Usage:
-    python bench/ratelimit_bench.py --redis-url redis://127.0.0.1:6379/14 --seconds 3 --clients 64
+    python bench/ratelimit_bench.py --redis-url redis://127.0.0.1:6379/14 --seconds 2 --rounds 3 --clients 64
 """
 
 from __future__ import annotations
@@ -46,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from apps.core.ratelimit import RateLimiter, RateLimitPolicy  # noqa: E402
 
 THROUGHPUT_LIMIT_PER_DAY = 1000
-# Upper bound on decisions per thread in one throughput phase, so a phase ends
-# even if the clock misbehaves.
+# Upper bound on decisions per thread in one throughput phase, as a second stop
+# besides the --seconds deadline.
 MAX_OPS_PER_THREAD = 5_000_000
 
 
@@ -74,7 +79,7 @@ def parse_args(argv=None):
         help="Redis to benchmark against (default: $REDIS_URL or redis://127.0.0.1:6379/14)",
     )
     parser.add_argument("--seconds", type=float, default=2.0, help="duration of each throughput phase in seconds")
-    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds per contender; the median is reported")
+    parser.add_argument("--rounds", type=int, default=3, help="number of throughput rounds per contender, reported as the median")
     parser.add_argument("--clients", type=int, default=64, help="number of concurrent client threads")
     parser.add_argument("--users", type=int, default=10_000, help="number of distinct subjects in throughput phases")
     parser.add_argument("--limit", type=int, default=100, help="per-day limit N for the race test")
@@ -268,7 +273,7 @@ def delete_keys(client, prefix):
     return deleted
 
 
-def print_machine_facts(client):
+def print_machine_facts(client, load_before, load_after):
     import django
     import limits
     import rest_framework
@@ -279,6 +284,95 @@ def print_machine_facts(client):
     print(f"- Redis server {server['redis_version']} ({server.get('multiplexing_api', '?')}), "
           f"CPUs visible to this process: {os.cpu_count()}")
     print(f"- redis-py response parser: {'hiredis' if redis.utils.HIREDIS_AVAILABLE else 'pure Python'}")
+    # Other processes on the machine compete with the client and the server for
+    # CPU, so a 1-minute load average above the CPU count makes the run noisy.
+    print(f"- 1-minute load average: {load_before:.2f} at start, {load_after:.2f} at end")
+
+
+@dataclass
+class Results:
+    """Measurements per contender name, filled in by run_throughput and run_races."""
+
+    single: dict
+    latencies: dict
+    concurrent: dict
+    errors: dict
+    admitted: dict
+    sequential_admitted: dict
+
+    @classmethod
+    def empty(cls, contenders):
+        names = [contender.name for contender in contenders]
+        return cls(*({name: [] for name in names} for _ in range(5)), sequential_admitted={})
+
+
+def run_throughput(contenders, results, args):
+    for round_number in range(1, args.rounds + 1):
+        for contender in contenders:
+            rate, round_latencies = measure_single(contender, args.seconds, args.users)
+            results.single[contender.name].append(rate)
+            results.latencies[contender.name].extend(round_latencies)
+
+            rate, round_errors = measure_concurrent(contender, args.seconds, args.users, args.clients)
+            results.concurrent[contender.name].append(rate)
+            results.errors[contender.name].extend(round_errors)
+        print(f"finished throughput round {round_number} of {args.rounds}", file=sys.stderr)
+
+
+def run_races(contenders, results, args):
+    for contender in contenders:
+        racer = contender.make_racer(args.limit)
+        if racer is None:
+            continue
+        sequential = sum(bool(racer("sequential")) for _ in range(args.limit + 10))
+        results.sequential_admitted[contender.name] = sequential
+        for trial in range(args.trials):
+            count = race(racer, args.clients, args.attempts, f"trial-{trial}")
+            results.admitted[contender.name].append(count)
+    print("finished race trials", file=sys.stderr)
+
+
+def print_report(contenders, results, args, admin, load_before):
+    print(f"Command: python {' '.join(sys.argv)}")
+    print_machine_facts(admin, load_before, os.getloadavg()[0])
+    print(
+        f"- Throughput phases: {args.seconds:g} s each, median of {args.rounds} rounds, "
+        f"{args.users} subjects at {THROUGHPUT_LIMIT_PER_DAY}/day. Race: {args.clients} threads × "
+        f"{args.attempts} requests at one key, limit {args.limit}/day, {args.trials} trials."
+    )
+    print()
+    print(
+        f"| limiter | 1 client decisions/s | p50 µs | p99 µs | {args.clients} threads decisions/s "
+        f"| 1 client: admitted of {args.limit + 10} "
+        f"| {args.clients} threads: admitted of {args.clients * args.attempts}, min–max "
+        f"| max over limit {args.limit} |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+
+    for contender in contenders:
+        name = contender.name
+        counts = results.admitted[name]
+        if counts:
+            admitted_text = f"{min(counts)}–{max(counts)} (mean {statistics.mean(counts):.1f})"
+            over_text = str(max(0, max(counts) - args.limit))
+        else:
+            admitted_text = over_text = "n/a"
+        error_text = f" ({len(results.errors[name])} client errors)" if results.errors[name] else ""
+        sorted_latencies = sorted(results.latencies[name])
+        print(
+            f"| {name} | {statistics.median(results.single[name]):,.0f} "
+            f"| {percentile_us(sorted_latencies, 0.5):.0f} | {percentile_us(sorted_latencies, 0.99):.0f} "
+            f"| {statistics.median(results.concurrent[name]):,.0f}{error_text} "
+            f"| {results.sequential_admitted.get(name, 'n/a')} | {admitted_text} | {over_text} |"
+        )
+        for error in results.errors[name][:3]:
+            print(f"  error in {name}: {error}", file=sys.stderr)
+
+    gcra, evalsha = contenders[0].name, contenders[1].name
+    single_ratio = statistics.median(results.single[gcra]) / statistics.median(results.single[evalsha])
+    concurrent_ratio = statistics.median(results.concurrent[gcra]) / statistics.median(results.concurrent[evalsha])
+    print()
+    print(f"gcra / raw EVALSHA throughput: 1 client {single_ratio:.2f}×, {args.clients} threads {concurrent_ratio:.2f}×")
 
 
 def main(argv=None):
@@ -290,69 +384,16 @@ def main(argv=None):
 
     builders = (build_gcra, build_evalsha, build_drf, build_limits)
     contenders = [build(args.redis_url, prefix, args.clients) for build in builders]
-    singles = {contender.name: [] for contender in contenders}
-    latencies = {contender.name: [] for contender in contenders}
-    concurrents = {contender.name: [] for contender in contenders}
-    errors = {contender.name: [] for contender in contenders}
-    admitted = {contender.name: [] for contender in contenders}
+    results = Results.empty(contenders)
+    load_before = os.getloadavg()[0]
     try:
-        for round_number in range(1, args.rounds + 1):
-            for contender in contenders:
-                rate, round_latencies = measure_single(contender, args.seconds, args.users)
-                singles[contender.name].append(rate)
-                latencies[contender.name].extend(round_latencies)
-                rate, round_errors = measure_concurrent(contender, args.seconds, args.users, args.clients)
-                concurrents[contender.name].append(rate)
-                errors[contender.name].extend(round_errors)
-            print(f"finished throughput round {round_number} of {args.rounds}", file=sys.stderr)
-
-        for contender in contenders:
-            racer = contender.make_racer(args.limit)
-            if racer is None:
-                continue
-            for trial in range(args.trials):
-                admitted[contender.name].append(race(racer, args.clients, args.attempts, f"trial-{trial}"))
-        print("finished race trials", file=sys.stderr)
+        run_throughput(contenders, results, args)
+        run_races(contenders, results, args)
     finally:
         deleted = delete_keys(admin, prefix)
         print(f"deleted {deleted} benchmark keys under {prefix}:*", file=sys.stderr)
 
-    print(f"Command: python {' '.join(sys.argv)}")
-    print_machine_facts(admin)
-    print(
-        f"- Throughput phases: {args.seconds:g} s each, median of {args.rounds} rounds, {args.users} subjects at "
-        f"{THROUGHPUT_LIMIT_PER_DAY}/day. Race: {args.clients} threads × {args.attempts} requests "
-        f"at one key, limit {args.limit}/day, {args.trials} trials."
-    )
-    print()
-    print(
-        f"| limiter | 1 client decisions/s | p50 µs | p99 µs | {args.clients} threads decisions/s "
-        f"| admitted of {args.clients * args.attempts} (limit {args.limit}), min–max | max over limit |"
-    )
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for contender in contenders:
-        name = contender.name
-        counts = admitted[name]
-        if counts:
-            admitted_text = f"{min(counts)}–{max(counts)} (mean {statistics.mean(counts):.1f})"
-            over_text = str(max(0, max(counts) - args.limit))
-        else:
-            admitted_text = over_text = "n/a"
-        error_text = f" ({len(errors[name])} client errors)" if errors[name] else ""
-        sorted_latencies = sorted(latencies[name])
-        print(
-            f"| {name} | {statistics.median(singles[name]):,.0f} | {percentile_us(sorted_latencies, 0.5):.0f} "
-            f"| {percentile_us(sorted_latencies, 0.99):.0f} | {statistics.median(concurrents[name]):,.0f}{error_text} "
-            f"| {admitted_text} | {over_text} |"
-        )
-        for error in errors[name][:3]:
-            print(f"  error in {name}: {error}", file=sys.stderr)
-
-    gcra, evalsha = contenders[0].name, contenders[1].name
-    single_ratio = statistics.median(singles[gcra]) / statistics.median(singles[evalsha])
-    concurrent_ratio = statistics.median(concurrents[gcra]) / statistics.median(concurrents[evalsha])
-    print()
-    print(f"gcra / raw EVALSHA throughput: 1 client {single_ratio:.2f}×, {args.clients} threads {concurrent_ratio:.2f}×")
+    print_report(contenders, results, args, admin, load_before)
 
 
 if __name__ == "__main__":
