@@ -17,9 +17,11 @@ ensure_venv() {
         "$PYTHON" -m venv "$VENV_DIR" || die "could not create a virtual environment with $PYTHON; install python3-venv"
     fi
     if [ ! -e "$stamp" ]; then
-        log "installing the project and its pinned dependencies"
-        "$VENV_DIR/bin/python" -m pip install --quiet --upgrade pip >/dev/null
-        "$VENV_DIR/bin/python" -m pip install --quiet -e ".[test]" || die "pip install failed"
+        log "installing the project and its pinned dependencies (log: $VAR_DIR/pip.log)"
+        mkdir -p "$VAR_DIR"
+        "$VENV_DIR/bin/python" -m pip install --upgrade pip >"$VAR_DIR/pip.log" 2>&1
+        "$VENV_DIR/bin/python" -m pip install -e ".[test]" >>"$VAR_DIR/pip.log" 2>&1 \
+            || { tail -n 30 "$VAR_DIR/pip.log" >&2; die "pip install failed; see $VAR_DIR/pip.log"; }
         rm -f "$VENV_DIR"/.installed-*
         touch "$stamp"
     fi

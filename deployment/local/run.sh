@@ -14,7 +14,8 @@ cleanup() {
     fi
     stop_private_redis
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 ensure_venv
 ensure_redis
