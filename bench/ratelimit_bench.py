@@ -273,7 +273,7 @@ def delete_keys(client, prefix):
     return deleted
 
 
-def print_machine_facts(client, load_before, load_after):
+def print_machine_facts(client, load_before):
     import django
     import limits
     import rest_framework
@@ -284,9 +284,10 @@ def print_machine_facts(client, load_before, load_after):
     print(f"- Redis server {server['redis_version']} ({server.get('multiplexing_api', '?')}), "
           f"CPUs visible to this process: {os.cpu_count()}")
     print(f"- redis-py response parser: {'hiredis' if redis.utils.HIREDIS_AVAILABLE else 'pure Python'}")
-    # Other processes on the machine compete with the client and the server for
-    # CPU, so a 1-minute load average above the CPU count makes the run noisy.
-    print(f"- 1-minute load average: {load_before:.2f} at start, {load_after:.2f} at end")
+    # Other processes compete with the client and the server for CPU, so a
+    # load average above the CPU count makes the run noisy. Only the value at
+    # start is shown because the benchmark's own threads raise it later.
+    print(f"- 1-minute load average at start: {load_before:.2f}")
 
 
 @dataclass
@@ -334,7 +335,7 @@ def run_races(contenders, results, args):
 
 def print_report(contenders, results, args, admin, load_before):
     print(f"Command: python {' '.join(sys.argv)}")
-    print_machine_facts(admin, load_before, os.getloadavg()[0])
+    print_machine_facts(admin, load_before)
     print(
         f"- Throughput phases: {args.seconds:g} s each, median of {args.rounds} rounds, "
         f"{args.users} subjects at {THROUGHPUT_LIMIT_PER_DAY}/day. Race: {args.clients} threads × "
