@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "apps.code_app",
     "apps.writer_app",
     "apps.scholar_app",
+    "apps.vis_app",
     "apps.dashboard",
 ]
 
@@ -292,3 +293,72 @@ JOB_PYTHON = env_str("JOB_PYTHON", "/usr/bin/python3" if Path("/usr/bin/python3"
 # Batches of this many items or more (PDFs, figure exports) become one
 # compute job instead of that many Celery tasks.
 COMPUTE_BATCH_THRESHOLD = env_int("COMPUTE_BATCH_THRESHOLD", 100, minimum=2)
+
+# --- Async I/O tier: writer, scholar and vis ---------------------------------
+
+# AI provider of the writer's suggestions and generation. "offline" calls no
+# service and labels its rule-based output as offline; "anthropic" (Messages
+# API) and "openai" (Chat Completions API) need AI_API_KEY. An empty
+# AI_MODEL or AI_BASE_URL means the provider's default.
+AI_PROVIDER = env_choice("AI_PROVIDER", "offline", {"offline", "anthropic", "openai"})
+AI_API_KEY = env_str("AI_API_KEY", "")
+AI_MODEL = env_str("AI_MODEL", "")
+AI_BASE_URL = env_str("AI_BASE_URL", "")
+AI_TIMEOUT = env_float("AI_TIMEOUT", 30.0, minimum=1.0)
+AI_MAX_TOKENS = env_int("AI_MAX_TOKENS", 1024, minimum=16, maximum=32768)
+if AI_PROVIDER != "offline" and not AI_API_KEY:
+    raise ImproperlyConfigured(
+        f"Environment variable AI_API_KEY is missing; AI_PROVIDER={AI_PROVIDER} needs it, "
+        "or set AI_PROVIDER=offline."
+    )
+
+# Paper search: "offline" searches the data set shipped in apps/scholar_app;
+# "arxiv" and "pubmed" call those services. Metadata by DOI: "offline" looks
+# the DOI up in the same data set, "crossref" asks Crossref.
+SCHOLAR_PROVIDER = env_choice("SCHOLAR_PROVIDER", "offline", {"offline", "arxiv", "pubmed"})
+METADATA_PROVIDER = env_choice("METADATA_PROVIDER", "offline", {"offline", "crossref"})
+ARXIV_BASE_URL = env_str("ARXIV_BASE_URL", "http://export.arxiv.org/api/query")
+PUBMED_BASE_URL = env_str("PUBMED_BASE_URL", "https://eutils.ncbi.nlm.nih.gov/entrez/eutils")
+CROSSREF_BASE_URL = env_str("CROSSREF_BASE_URL", "https://api.crossref.org")
+# Sent to Crossref and NCBI, which ask clients for a contact address.
+SCHOLAR_CONTACT_EMAIL = env_str("SCHOLAR_CONTACT_EMAIL", "")
+NCBI_API_KEY = env_str("NCBI_API_KEY", "")
+SCHOLAR_TIMEOUT = env_float("SCHOLAR_TIMEOUT", 20.0, minimum=1.0)
+
+# Retries of external APIs that answer 429 or 5xx or cannot be reached: the
+# wait is their Retry-After when given, else EXTERNAL_RETRY_BASE_DELAY
+# doubled per retry, and never more than EXTERNAL_RETRY_MAX_DELAY seconds.
+EXTERNAL_MAX_RETRIES = env_int("EXTERNAL_MAX_RETRIES", 3, minimum=0, maximum=20)
+EXTERNAL_RETRY_BASE_DELAY = env_float("EXTERNAL_RETRY_BASE_DELAY", 2.0, minimum=0.0)
+EXTERNAL_RETRY_MAX_DELAY = env_float("EXTERNAL_RETRY_MAX_DELAY", 300.0, minimum=1.0)
+
+# LaTeX compiles: seconds allowed to latexmk (or pdflatex), and the largest
+# source accepted, in characters.
+LATEX_TIMEOUT = env_int("LATEX_TIMEOUT", 60, minimum=5, maximum=3600)
+LATEX_MAX_SOURCE_CHARS = env_int("LATEX_MAX_SOURCE_CHARS", 200_000, minimum=1000)
+
+# A batch of 100 PDFs posted in one request is at least 100 files; Django
+# rejects more than DATA_UPLOAD_MAX_NUMBER_FILES files per request.
+DATA_UPLOAD_MAX_NUMBER_FILES = env_int("UPLOAD_MAX_FILES", 1000, minimum=COMPUTE_BATCH_THRESHOLD)
+PDF_UPLOAD_MAX_BYTES = env_int("PDF_UPLOAD_MAX_BYTES", 50 * 1024 * 1024, minimum=1024)
+
+RATE_LIMITS.update(
+    {
+        "latex_compile": _rate_limit("latex_compile", "LaTeX compiles", "10/min"),
+        "metadata": _rate_limit("metadata", "Metadata look-ups", "30/min"),
+        "figure_export": _rate_limit("figure_export", "Figure exports", "20/min"),
+    }
+)
+_IO_TASK_RATE_LIMITS = {
+    "apps.writer_app.tasks.compile_latex": env_str("TASK_RATE_LIMIT_COMPILE_LATEX", "30/m"),
+    "apps.scholar_app.tasks.fetch_metadata": env_str("TASK_RATE_LIMIT_FETCH_METADATA", "60/m"),
+    "apps.vis_app.tasks.export_figure": env_str("TASK_RATE_LIMIT_EXPORT_FIGURE", "60/m"),
+    "apps.vis_app.tasks.export_figures": env_str("TASK_RATE_LIMIT_EXPORT_FIGURES", "10/m"),
+}
+for _task_name, _rate in _IO_TASK_RATE_LIMITS.items():
+    try:
+        RateLimitPolicy.parse(_rate)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Task rate limit of {_task_name}: {exc}") from None
+TASK_RATE_LIMITS.update(_IO_TASK_RATE_LIMITS)
+CELERY_TASK_ANNOTATIONS.update({name: {"rate_limit": rate} for name, rate in _IO_TASK_RATE_LIMITS.items()})
