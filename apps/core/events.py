@@ -3,6 +3,11 @@
 Group names and event types are built here only, so the senders (views, the
 poller, Celery tasks) and the consumers cannot drift apart.
 
+Each group is one stream with its own sequence number (``seq``), counted in
+Redis so that every publishing process shares it. The channel layer delivers
+at most once, so a page that sees a number skipped knows it missed an event
+and asks for a fresh snapshot.
+
 Sync callers without an event loop of their own (the poller, Celery workers)
 publish through one background event loop per process, so each process keeps
 one Redis connection instead of opening one per event.
@@ -60,12 +65,29 @@ async def apublish(group, event_type, payload):
     await layer.group_send(group, {"type": event_type, **payload})
 
 
-def publish(group, event_type, payload):
-    """Send one event from sync code; never raises, because a page heals on reconnect.
+def sequence_key(group):
+    from .redis import redis_key
 
-    Async code calls ``apublish`` instead.
-    """
+    return redis_key("seq", group)
+
+
+def next_sequence(group):
+    from .redis import get_redis
+
+    return get_redis().incr(sequence_key(group))
+
+
+def current_sequence(group):
+    """Return the stream's last sequence number; events after a snapshot taken now are newer."""
+    from .redis import get_redis
+
+    return int(get_redis().get(sequence_key(group)) or 0)
+
+
+def publish(group, event_type, payload):
+    """Send one event from sync code; never raises, because a page heals on reconnect."""
     try:
+        payload = {**payload, "seq": next_sequence(group)}
         future = asyncio.run_coroutine_threadsafe(
             apublish(group, event_type, payload), _publisher_loop.loop()
         )

@@ -20,8 +20,20 @@ CLOSE_UNAUTHENTICATED = 4401
 
 @database_sync_to_async
 def load_snapshot(user):
+    # The sequence number is read first: an event published while the rows
+    # load is then both in the snapshot and after it, never in neither.
+    seq = events.current_sequence(events.user_group(user.pk))
     jobs = [job_payload(job) for job in Job.objects.filter(owner_id=user.pk)[:SNAPSHOT_JOBS]]
-    return {"jobs": jobs, "quota": get_user_quota_status(user)}
+    return {"seq": seq, "jobs": jobs, "quota": get_user_quota_status(user)}
+
+
+def sequence_marker(seq):
+    """Return the element that tells the page which stream event it just received.
+
+    It goes last in a message: the browser parses a message like a template,
+    and table rows are kept only when they come before any other element.
+    """
+    return f'<span id="stream-seq" data-seq="{int(seq)}" hx-swap-oob="true" hidden></span>'
 
 
 class DashboardConsumer(AsyncWebsocketConsumer):
@@ -54,14 +66,15 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def send_snapshot(self):
         snapshot = await load_snapshot(self.user)
         self.shown_jobs = {job["job_id"] for job in snapshot["jobs"]}
-        await self.send(text_data=render_to_string("dashboard/_snapshot.html", snapshot))
+        html = render_to_string("dashboard/_snapshot.html", snapshot)
+        await self.send(text_data=html + sequence_marker(snapshot["seq"]))
 
     async def job_changed(self, event):
         job = event["job"]
         is_new = job["job_id"] not in self.shown_jobs
         self.shown_jobs.add(job["job_id"])
         html = render_to_string("dashboard/_job_row.html", {"job": job, "new": is_new})
-        await self.send(text_data=html)
+        await self.send(text_data=html + sequence_marker(event["seq"]))
 
     async def quota_changed(self, event):
         parts = []
@@ -69,7 +82,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             parts.append(render_to_string("dashboard/_job_caps.html", {"jobs": event["jobs"], "oob": True}))
         for quota in event.get("rates", {}).values():
             parts.append(render_to_string("dashboard/_quota_meter.html", {"quota": quota, "oob": True}))
-        await self.send(text_data="".join(parts))
+        await self.send(text_data="".join(parts) + sequence_marker(event["seq"]))
 
     async def task_changed(self, event):
         """Task changes are shown by the pages that list tasks; the job table ignores them."""
+        await self.send(text_data=sequence_marker(event["seq"]))

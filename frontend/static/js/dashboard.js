@@ -55,6 +55,42 @@
     });
   }
 
+  // Every pushed message starts with the stream's sequence number. The
+  // channel layer delivers at most once, so a skipped number means a lost
+  // event: ask for a fresh snapshot, which carries the current number.
+  var lastSeq = null;
+  var SEQ_PATTERN = /id="stream-seq" data-seq="(\d+)"/;
+  document.addEventListener("htmx:wsBeforeMessage", function (event) {
+    var match = SEQ_PATTERN.exec(event.detail.message);
+    if (!match) {
+      return;
+    }
+    var seq = Number(match[1]);
+    var isSnapshot = event.detail.message.indexOf('id="job-rows"') !== -1;
+    if (!isSnapshot && lastSeq !== null && seq > lastSeq + 1) {
+      event.detail.socketWrapper.send(JSON.stringify({action: "snapshot"}));
+    }
+    if (isSnapshot || lastSeq === null || seq > lastSeq) {
+      lastSeq = seq;
+    }
+  });
+  // The ws extension retries by itself only after abnormal closes (1006,
+  // 1011-1013). A server that restarts cleanly closes with 1001, so retry
+  // those too, with the same full-jitter backoff. Codes 4000 and up are
+  // the server's refusals (signed out, not allowed) and are final.
+  var retries = 0;
+  document.addEventListener("htmx:wsOpen", function () { retries = 0; });
+  document.addEventListener("htmx:wsClose", function (event) {
+    lastSeq = null;
+    var code = event.detail.event.code;
+    if ([1006, 1011, 1012, 1013].indexOf(code) !== -1 || code >= 4000) {
+      return;
+    }
+    var delay = 1000 * Math.pow(2, Math.min(retries, 6)) * Math.random();
+    retries += 1;
+    setTimeout(function () { event.detail.socketWrapper.reconnect(); }, delay);
+  });
+
   document.addEventListener("htmx:wsOpen", function () { setConnection("live", "live"); });
   document.addEventListener("htmx:wsClose", function () { setConnection("offline", "reconnecting…"); });
   document.addEventListener("htmx:wsError", function () { setConnection("offline", "reconnecting…"); });
