@@ -59,7 +59,7 @@ ensure_account() {
     local account="$1" max_running="$2" max_submitted="$3"
     local cluster
     cluster="$(installed_cluster_name)"
-    [[ -n "$cluster" ]] || die "no ClusterName in $SLURM_CONF_FILE"
+    [[ -n "$cluster" ]] || die "ClusterName is missing in $SLURM_CONF_FILE: run deployment/slurm/cluster.sh up"
 
     local expected_limits
     expected_limits="1|$(limit_display "$max_running")|$(limit_display "$max_submitted")"
@@ -67,19 +67,20 @@ ensure_account() {
 
     local rows account_row user_row result=unchanged
     rows="$(show_associations "$cluster" "$account")" \
-        || die "sacctmgr could not list the associations of account $account: is slurmdbd running?"
+        || die "sacctmgr could not list the associations of account $account: check slurmdbd with deployment/slurm/cluster.sh status"
     account_row="$(grep '^|' <<<"$rows" || true)"
 
     if [[ -z "$account_row" ]]; then
         # Another caller may create the same account at the same moment, so a failed add
         # is an error only when the account is still missing afterwards.
-        if ! sacctmgr_run add account "$account" cluster="$cluster" parent="$PLATFORM_ACCOUNT" \
+        if sacctmgr_run add account "$account" cluster="$cluster" parent="$PLATFORM_ACCOUNT" \
             description="Platform user account" organization="$PLATFORM_ACCOUNT" \
             "${limits[@]}" >/dev/null; then
+            result=created
+        else
             rows="$(show_associations "$cluster" "$account")" || true
             grep -q '^|' <<<"$rows" || die "sacctmgr could not add account $account under $PLATFORM_ACCOUNT in cluster $cluster"
         fi
-        result=created
     else
         local parent="${account_row#|}"
         parent="${parent%%|*}"
@@ -95,13 +96,14 @@ ensure_account() {
 
     user_row="$(awk -F'|' -v user="$SERVICE_USER" '$1 == user' <<<"$rows")"
     if [[ -z "$user_row" ]]; then
-        if ! sacctmgr_run add user "$SERVICE_USER" account="$account" cluster="$cluster" \
+        if sacctmgr_run add user "$SERVICE_USER" account="$account" cluster="$cluster" \
             "${limits[@]}" >/dev/null; then
+            [[ "$result" == created ]] || result=updated
+        else
             rows="$(show_associations "$cluster" "$account")" || true
             [[ -n "$(awk -F'|' -v user="$SERVICE_USER" '$1 == user' <<<"$rows")" ]] \
                 || die "sacctmgr could not associate user $SERVICE_USER with account $account"
         fi
-        [[ "$result" == created ]] || result=updated
     elif [[ "${user_row#"$SERVICE_USER"||}" != "$expected_limits" ]]; then
         sacctmgr_run modify user where name="$SERVICE_USER" account="$account" cluster="$cluster" \
             set "${limits[@]}" >/dev/null \

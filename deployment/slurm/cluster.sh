@@ -21,9 +21,10 @@ STATE_DIR=/var/lib/slurm
 MUNGE_PID_FILE=/run/munge/munged.pid
 MUNGE_LOG_FILE=/var/log/munge/munged.log
 
-# Database settings. A MariaDB already answering on DB_HOST:DB_PORT is reused; otherwise
-# cluster.sh starts one on DB_DATADIR and, because only it writes DB_PID_FILE, stops it
-# again in `stop`. DB_ROOT_PASSWORD is for the reused server (default: empty).
+# Database settings. A MariaDB that already runs on DB_HOST:DB_PORT is reused. Otherwise
+# cluster.sh starts one on DB_DATADIR, and `stop` stops only that one, because only it
+# writes DB_PID_FILE. DB_ROOT_PASSWORD is the root password of a reused server (default
+# empty).
 DB_HOST="${DB_HOST:-127.0.0.1}"
 DB_PORT="${DB_PORT:-3306}"
 DB_NAME="${DB_NAME:-slurm_acct_db}"
@@ -137,7 +138,7 @@ startup_failed() {
     exit 1
 }
 
-# Send SIGTERM to the daemon NAME and wait for it to exit; SIGKILL after TIMEOUT seconds.
+# Send SIGTERM to the daemon NAME and wait for it to exit, then SIGKILL after TIMEOUT seconds.
 stop_daemon() {
     local name="$1" pid_file="$2" timeout_s="${3:-30}" pid deadline
     pid="$(daemon_pid "$name" "$pid_file")"
@@ -158,6 +159,17 @@ stop_daemon() {
         sleep 0.1
     done
     rm -f "$pid_file"
+}
+
+# Succeed when CONFIG changed after the daemon NAME last started (or it never started
+# from this script), so a failed run cannot leave a daemon on an outdated configuration.
+config_newer_than_daemon() {
+    local name="$1" config="$2" stamp="$RUN_DIR/$1.started"
+    [[ ! -e "$stamp" || "$config" -nt "$stamp" ]]
+}
+
+mark_daemon_started() {
+    touch "$RUN_DIR/$1.started"
 }
 
 # ---------------------------------------------------------------------------------------
@@ -182,17 +194,23 @@ install_packages() {
         created_policy=1
         trap 'rm -f /usr/sbin/policy-rc.d' EXIT
     fi
-    local status=0
-    timeout 300 apt-get update -q >/dev/null || status=$?
+    local status=0 apt_log
+    apt_log="$(mktemp)"
+    timeout 300 apt-get update -q >"$apt_log" 2>&1 || status=$?
     if ((status == 0)); then
         DEBIAN_FRONTEND=noninteractive timeout 900 apt-get install -y -q --no-install-recommends \
-            "${PACKAGES[@]}" >/dev/null || status=$?
+            "${PACKAGES[@]}" >>"$apt_log" 2>&1 || status=$?
     fi
     if ((created_policy)); then
         rm -f "$policy_file"
         trap - EXIT
     fi
-    ((status == 0)) || die "apt-get failed with status $status while installing ${missing[*]}"
+    if ((status != 0)); then
+        tail -n 20 "$apt_log" | sed 's/^/    /' >&2
+        rm -f "$apt_log"
+        die "apt-get failed with status $status while installing ${missing[*]} (its last lines are above)"
+    fi
+    rm -f "$apt_log"
 }
 
 # slurmd, munged and MariaDB look up the machine's own host name, so it must resolve.
@@ -254,20 +272,18 @@ render_template() {
     printf '%s\n' "$text"
 }
 
-# Write TEMPLATE rendered to DEST with OWNER and MODE. Set FILE_CHANGED=1 when DEST was
-# missing or different, else FILE_CHANGED=0.
+# Write TEMPLATE rendered to DEST with OWNER and MODE, unless DEST already has that text
+# (so its modification time shows when the configuration last changed).
 install_config() {
     local template="$1" dest="$2" owner="$3" mode="$4" rendered
     rendered="$(mktemp)"
     render_template "$template" > "$rendered"
     if [[ -f "$dest" ]] && cmp -s "$rendered" "$dest"; then
         rm -f "$rendered"
-        FILE_CHANGED=0
     else
         install -o "$owner" -g "$owner" -m "$mode" "$rendered" "$dest"
         rm -f "$rendered"
         log "wrote $dest"
-        FILE_CHANGED=1
     fi
     chown "$owner:$owner" "$dest"
     chmod "$mode" "$dest"
@@ -327,28 +343,41 @@ start_munged() {
     wait_until_ready munged "$MUNGE_PID_FILE" "$MUNGE_LOG_FILE" "$START_TIMEOUT_S" munge_works
 }
 
-# Succeed when a MariaDB server answers on DB_HOST:DB_PORT. `mysqladmin ping` succeeds
-# even when the login is denied, so this detects a server that belongs to someone else.
+# Succeed when a MariaDB server answers on DB_HOST:DB_PORT, whether or not it lets root
+# log in from there. `mysqladmin ping` succeeds when the password is wrong, but fails when
+# the server rejects the host (a fresh data directory has root@localhost only).
 db_reachable() {
-    timeout 5 mysqladmin --protocol=TCP -h "$DB_HOST" -P "$DB_PORT" -u root \
-        --connect-timeout=3 ping >/dev/null 2>&1
-}
-
-# Run SQL from standard input as the MariaDB root user: over the socket first (Debian's
-# root@localhost uses unix_socket authentication), then over TCP with DB_ROOT_PASSWORD.
-db_admin() {
-    local sql
-    sql="$(cat)"
-    if [[ -S "$DB_SOCKET" ]] && printf '%s\n' "$sql" \
-        | timeout 30 mysql --protocol=SOCKET -S "$DB_SOCKET" -u root --batch 2>/dev/null; then
+    local output
+    if output="$(timeout 5 mysqladmin --protocol=TCP -h "$DB_HOST" -P "$DB_PORT" -u root \
+        --connect-timeout=3 ping 2>&1)"; then
         return 0
     fi
+    [[ "$output" == *"is not allowed to connect"* ]]
+}
+
+# Run SQL from standard input as the MariaDB root user of the server on DB_HOST:DB_PORT:
+# over TCP with DB_ROOT_PASSWORD first, then over DB_SOCKET, because Debian's
+# root@localhost uses unix_socket authentication. The socket is used only when its server
+# listens on DB_PORT, so SQL never reaches a different server on the same machine.
+db_admin() {
+    local sql tcp_args=(--protocol=TCP -h "$DB_HOST" -P "$DB_PORT" -u root --batch)
+    sql="$(cat)"
     if [[ -n "$DB_ROOT_PASSWORD" ]]; then
-        printf '%s\n' "$sql" | MYSQL_PWD="$DB_ROOT_PASSWORD" timeout 30 mysql --protocol=TCP \
-            -h "$DB_HOST" -P "$DB_PORT" -u root --batch
-    else
-        printf '%s\n' "$sql" | timeout 30 mysql --protocol=TCP -h "$DB_HOST" -P "$DB_PORT" -u root --batch
+        if printf '%s\n' "$sql" | MYSQL_PWD="$DB_ROOT_PASSWORD" timeout 30 mysql "${tcp_args[@]}" 2>/dev/null; then
+            return 0
+        fi
+    elif printf '%s\n' "$sql" | timeout 30 mysql "${tcp_args[@]}" 2>/dev/null; then
+        return 0
     fi
+
+    local socket_args=(--protocol=SOCKET -S "$DB_SOCKET" -u root --batch)
+    if [[ -S "$DB_SOCKET" ]] \
+        && [[ "$(timeout 10 mysql "${socket_args[@]}" -N -e 'SELECT @@port' 2>/dev/null)" == "$DB_PORT" ]]; then
+        printf '%s\n' "$sql" | timeout 30 mysql "${socket_args[@]}"
+        return
+    fi
+    log "MariaDB on $DB_HOST:$DB_PORT rejected root over TCP, and $DB_SOCKET is not its socket"
+    return 1
 }
 
 start_mariadb() {
@@ -394,10 +423,10 @@ slurmdbd_works() {
 }
 
 start_slurmdbd() {
-    local restart="$1" pid
+    local pid
     pid="$(daemon_pid slurmdbd "$RUN_DIR/slurmdbd.pid")"
-    if [[ -n "$pid" && "$restart" == 1 ]]; then
-        log "slurmdbd.conf changed: restarting slurmdbd"
+    if [[ -n "$pid" ]] && config_newer_than_daemon slurmdbd "$SLURMDBD_CONF_FILE"; then
+        log "slurmdbd.conf changed since slurmdbd started: restarting slurmdbd"
         stop_daemon slurmdbd "$RUN_DIR/slurmdbd.pid"
         pid=""
     fi
@@ -408,6 +437,7 @@ start_slurmdbd() {
             || startup_failed "slurmdbd failed to start" "$LOG_DIR/slurmdbd.log"
     fi
     wait_until_ready slurmdbd "$RUN_DIR/slurmdbd.pid" "$LOG_DIR/slurmdbd.log" "$START_TIMEOUT_S" slurmdbd_works
+    mark_daemon_started slurmdbd
 }
 
 slurmctld_works() {
@@ -415,10 +445,10 @@ slurmctld_works() {
 }
 
 start_slurmctld() {
-    local restart="$1" pid
+    local pid
     pid="$(daemon_pid slurmctld "$RUN_DIR/slurmctld.pid")"
-    if [[ -n "$pid" && "$restart" == 1 ]]; then
-        log "slurm.conf changed: restarting slurmctld"
+    if [[ -n "$pid" ]] && config_newer_than_daemon slurmctld "$SLURM_CONF_FILE"; then
+        log "slurm.conf changed since slurmctld started: restarting slurmctld"
         stop_daemon slurmctld "$RUN_DIR/slurmctld.pid"
         pid=""
     fi
@@ -428,6 +458,7 @@ start_slurmctld() {
             || startup_failed "slurmctld failed to start" "$LOG_DIR/slurmctld.log"
     fi
     wait_until_ready slurmctld "$RUN_DIR/slurmctld.pid" "$LOG_DIR/slurmctld.log" "$START_TIMEOUT_S" slurmctld_works
+    mark_daemon_started slurmctld
 }
 
 # Print the node's state as sinfo shows it, e.g. idle, mixed, down* or drained.
@@ -440,10 +471,10 @@ node_usable() {
 }
 
 start_slurmd() {
-    local restart="$1" pid
+    local pid
     pid="$(daemon_pid slurmd "$RUN_DIR/slurmd.pid")"
-    if [[ -n "$pid" && "$restart" == 1 ]]; then
-        log "slurm.conf changed: restarting slurmd"
+    if [[ -n "$pid" ]] && config_newer_than_daemon slurmd "$SLURM_CONF_FILE"; then
+        log "slurm.conf changed since slurmd started: restarting slurmd"
         stop_daemon slurmd "$RUN_DIR/slurmd.pid"
         pid=""
     fi
@@ -458,6 +489,7 @@ start_slurmd() {
         timeout 5 scontrol show node "$NODE_NAME" >&2 || true
         exit 1
     fi
+    mark_daemon_started slurmd
 }
 
 # ---------------------------------------------------------------------------------------
@@ -513,16 +545,14 @@ command_up() {
     load_db_password
 
     install_config "$SLURM_DEPLOY_DIR/templates/slurm.conf.in" "$SLURM_CONF_FILE" root 0644
-    local slurm_conf_changed=$FILE_CHANGED
     install_config "$SLURM_DEPLOY_DIR/templates/slurmdbd.conf.in" "$SLURMDBD_CONF_FILE" slurm 0600
-    local slurmdbd_conf_changed=$FILE_CHANGED
 
     start_munged
     start_mariadb
-    start_slurmdbd "$slurmdbd_conf_changed"
+    start_slurmdbd
     ensure_accounts
-    start_slurmctld "$slurm_conf_changed"
-    start_slurmd "$slurm_conf_changed"
+    start_slurmctld
+    start_slurmd
 
     log "cluster $CLUSTER_NAME (SLURM_ENV=$SLURM_ENV) is up after $((SECONDS - started_at)) s: node $NODE_NAME is $(node_state)"
 }

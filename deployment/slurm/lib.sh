@@ -1,4 +1,4 @@
-# Shared helpers for cluster.sh and account.sh. Source it; it does nothing on its own.
+# Shared helpers for cluster.sh and account.sh, which source this file.
 # shellcheck shell=bash
 
 SLURM_DEPLOY_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,8 +21,8 @@ die() {
     exit 1
 }
 
-# Load deployment/slurm/env/$SLURM_ENV.env (default dev). The file holds KEY=value lines
-# and is parsed, not sourced. A variable that is already set in the environment wins.
+# Load deployment/slurm/env/$SLURM_ENV.env (default dev). The file contains KEY=value
+# lines and is parsed, not sourced. A variable already set in the environment wins.
 load_env() {
     local env_name="${SLURM_ENV:-dev}"
     local env_file="$SLURM_DEPLOY_DIR/env/$env_name.env"
