@@ -14,11 +14,10 @@ Shapes, and the Slurm releases they come from:
   names used here are in the man pages of every release from 21.08 to 25.11, but only
   22.05 was run.
 * ``squeue --json`` and ``sacct --json`` with plugin ``openapi/v0.0.38`` and
-  ``openapi/dbv0.0.38`` (22.05, checked on 22.05.8): ``job_state`` is a string,
-  numbers are plain (0 or NO_VAL when unset), the squeue ``exit_code`` is the raw wait
-  status, and the sacct ``exit_code`` is ``{"status": "SUCCESS", "return_code": 0}``
-  even for a job that exited 3, so for that shape the state wins (see
-  ``parse_sacct_json``).
+  ``openapi/dbv0.0.38`` (22.05, checked on 22.05.8). ``job_state`` is a string and
+  numbers are plain (0 or NO_VAL when unset). The squeue ``exit_code`` is the raw wait
+  status. The sacct ``exit_code`` is ``{"status": "SUCCESS", "return_code": 0}`` even
+  for a job that exited 3, so for that shape the state wins (see ``parse_sacct_json``).
 * ``data_parser/v0.0.40`` and later (23.11 to 25.11): ``job_state`` and
   ``state.current`` are lists such as ``["PENDING", "REQUEUED"]``, numbers are
   ``{"set": true, "infinite": false, "number": 5}`` and ``exit_code`` is
@@ -44,7 +43,7 @@ from datetime import datetime, timezone, tzinfo
 SLURM_TIME_ENV = {"SLURM_TIME_FORMAT": "%s"}
 
 # squeue format codes in output order. The job name is free text that may contain the
-# delimiter, so it comes last; the parser also recovers it from any other position.
+# delimiter, so it comes last. The parser also recovers it from any other position.
 SQUEUE_FIELDS = (
     ("job_id_raw", "%A"),
     ("job_id", "%i"),
@@ -193,10 +192,10 @@ class SlurmParseError(ValueError):
     def __init__(self, field: str, value: object, detail: str = ""):
         self.field = field
         self.value = value
-        shown = repr(value)
-        if len(shown) > 200:
-            shown = shown[:200] + "..."
-        message = f"invalid {field} in Slurm output: {shown}"
+        value_text = repr(value)
+        if len(value_text) > 200:
+            value_text = value_text[:200] + "..."
+        message = f"invalid {field} in Slurm output: {value_text}"
         if detail:
             message += f" ({detail})"
         super().__init__(message)
@@ -230,7 +229,7 @@ class MemoryAmount:
     """A memory size in megabytes (MiB, Slurm's "M"), per node, per CPU or unspecified."""
 
     megabytes: int
-    # "node" or "cpu" from a suffix like 16Gn or 2Gc; None when the output has no suffix.
+    # "node" or "cpu" from a suffix like 16Gn or 2Gc, or None when the output has no suffix.
     per: str | None = None
 
 
@@ -239,18 +238,18 @@ class SchedulerJobStatus:
     """One job (or, from sacct, one job step) as a Slurm command reports it."""
 
     # The unique numeric job ID (squeue %A, sacct JobIDRaw, JSON job_id). An array task
-    # has its own (129_3 may be 131). When the output has only the display form, that.
+    # has its own (129_3 may be 131). Output without a numeric ID gives the display form.
     scheduler_job_id: str
     # The name squeue's text output prints, e.g. RUNNING, COMPLETING, CANCELLED.
     state: str
-    # Why the job is pending or ended, e.g. Priority, AssocMaxJobsLimit; "" if not given.
+    # The reason the job is pending or ended, e.g. Priority or AssocMaxJobsLimit, or "".
     reason: str
-    # Exit code and signal of a job that has ended; None while it has not, or when the
-    # output does not say.
+    # Exit code and signal of a job that has ended. Both are None while it runs or waits,
+    # and when the output does not contain them.
     exit_code: int | None
     signal: int | None
-    # UTC. start_time is None until the job starts and end_time until it ends, even
-    # where Slurm prints an expected time.
+    # UTC. start_time is None until the job starts and end_time until it ends, also
+    # where squeue prints an expected time.
     submit_time: datetime | None
     start_time: datetime | None
     end_time: datetime | None
@@ -269,6 +268,8 @@ class SchedulerJobStatus:
     time_limit_minutes: int | None = None
     elapsed_seconds: int | None = None
     cpus: int | None = None
+    # sacct ReqMem or the squeue --json memory request, or None when the output has none.
+    requested_memory: MemoryAmount | None = None
     priority: int | None = None
     restart_count: int | None = None
     cancelled_by_uid: int | None = None
@@ -288,7 +289,7 @@ class FairShareRow:
     norm_shares: float | None
     raw_usage: int | None
     effective_usage: float | None
-    # The fair-share factor, 0.0 to 1.0; sshare leaves it empty on account lines.
+    # The fair-share factor, 0.0 to 1.0. sshare leaves it empty on account lines.
     fair_share: float | None
 
 
@@ -452,7 +453,7 @@ def parse_timestamp(
 ) -> datetime | None:
     """Parse a time into an aware UTC datetime.
 
-    Accepts epoch seconds (the form ``SLURM_TIME_ENV`` asks for, and JSON numbers), and
+    Accepts epoch seconds (the form ``SLURM_TIME_ENV`` requests, and JSON numbers), and
     ISO times such as "2026-12-04T21:49:14", which Slurm prints in the local time of the
     machine that ran the command, given here as ``local_timezone``. Returns None for
     Unknown, None, N/A, "", 0 and an unset JSON number.
@@ -566,7 +567,7 @@ def _split_record(
     """Split one line into ``column_count`` values, or return None if it has too few.
 
     The free-text column (a job name) may contain the delimiter: the extra parts are
-    joined back into it, wherever it stands.
+    joined back into it, wherever it is.
     """
     parts = line.split(delimiter)
     if len(parts) < column_count:
@@ -630,16 +631,19 @@ def _job_status(
     submit_time: datetime | None,
     start_time: datetime | None,
     end_time: datetime | None,
+    from_squeue: bool,
     **details,
 ) -> SchedulerJobStatus:
     """Build a status with the same meaning whatever the output shape.
 
-    Slurm prints an expected start for a pending job, an expected end for a running one
-    and exit code 0:0 before a job ends; none of these are facts yet, so they become None.
+    squeue prints an expected start for a pending job and an expected end for a running
+    one, and sacct prints exit code 0:0 before a job ends. None of these are facts yet, so
+    they become None. sacct prints no expected times, and its REQUEUED lines (earlier runs
+    of a requeued job) keep their real start and end.
     """
-    if state.name in PENDING_STATES:
+    if from_squeue and state.name in PENDING_STATES:
         start_time = None
-    if state.name not in TERMINAL_STATES and state.name != "COMPLETING":
+    if from_squeue and state.name not in TERMINAL_STATES and state.name != "COMPLETING":
         end_time = None
     exit_code, signal = exit_status
     if state.name not in TERMINAL_STATES:
@@ -675,7 +679,7 @@ def parse_squeue(text: str, local_timezone: tzinfo = timezone.utc) -> list[Sched
 
     ``local_timezone`` applies to ISO times, printed when SLURM_TIME_FORMAT was not set.
     NOTE: squeue shows a job cancelled while pending with start = end = the cancel time;
-    only sacct tells it never started (Start "None").
+    only sacct shows that it never started (Start "None").
     """
     columns = [name for name, _ in SQUEUE_FIELDS]
     first_line = text.lstrip("\n").partition("\n")[0]
@@ -689,6 +693,7 @@ def parse_squeue(text: str, local_timezone: tzinfo = timezone.utc) -> list[Sched
             raise SlurmParseError("squeue %A (job ID)", raw_id)
         statuses.append(
             _job_status(
+                from_squeue=True,
                 scheduler_job_id=raw_id,
                 display_job_id=record["job_id"].strip(),
                 state=parse_job_state(record["state"], "squeue %T (state)"),
@@ -718,8 +723,8 @@ def parse_squeue(text: str, local_timezone: tzinfo = timezone.utc) -> list[Sched
     return statuses
 
 
-# Every sacct column this parser reads, plus any other a caller may add; used to
-# recognise the header line.
+# Column names that mark the first line of sacct output as its header: every column
+# this parser reads and others a caller may add.
 _SACCT_KNOWN_COLUMNS = SACCT_FIELDS + (
     "DerivedExitCode",
     "Cluster",
@@ -742,7 +747,7 @@ def parse_sacct(
 ) -> list[SchedulerJobStatus]:
     """Parse ``sacct --parsable2`` output, e.g. of ``SACCT_ARGS``.
 
-    The header line names the columns; without one (``--noheader``) they must be
+    The header line names the columns. Without one (``--noheader``) they must be
     ``SACCT_FIELDS``. JobIDRaw, JobID and State are required. Step lines (12.batch,
     12.extern, 12.0) are skipped unless ``include_steps``; their ``step_id`` is set.
     With ``--duplicates`` a requeued job has one line per run, the older ones REQUEUED.
@@ -768,6 +773,7 @@ def parse_sacct(
         exit_status = parse_exit_code(record.get("ExitCode", ""), "sacct ExitCode")
         statuses.append(
             _job_status(
+                from_squeue=False,
                 scheduler_job_id=parsed_raw.job_id if "JobIDRaw" in record else display_id,
                 display_job_id=display_id,
                 state=state,
@@ -788,6 +794,7 @@ def parse_sacct(
                 ),
                 elapsed_seconds=parse_duration_seconds(record.get("Elapsed", ""), "sacct Elapsed"),
                 cpus=_parse_int(record.get("AllocCPUS", ""), "sacct AllocCPUS"),
+                requested_memory=parse_memory(record.get("ReqMem", ""), "sacct ReqMem"),
                 restart_count=_parse_int(record.get("Restarts", ""), "sacct Restarts"),
             )
         )
@@ -797,7 +804,7 @@ def parse_sacct(
 def parse_sshare(text: str) -> list[FairShareRow]:
     """Parse ``sshare --all --parsable2`` output, e.g. of ``SSHARE_ARGS``.
 
-    The header line names the columns; without one they must be ``SSHARE_FIELDS``.
+    The header line names the columns. Without one they must be ``SSHARE_FIELDS``.
     Account and User are required.
     """
     columns, body = _header_columns(
@@ -902,10 +909,11 @@ def _json_exit_status(value: object, field: str) -> tuple[int | None, int | None
         )
 
     status = value["status"]
-    statuses = (
-        {status} if isinstance(status, str) else set(status) if isinstance(status, list) else None
-    )
-    if statuses is None:
+    if isinstance(status, str):
+        statuses = {status}
+    elif isinstance(status, list) and all(isinstance(item, str) for item in status):
+        statuses = set(status)
+    else:
         raise SlurmParseError(f"{field}.status", status)
     if statuses & {"PENDING", "INVALID"}:
         return None, None
@@ -1002,6 +1010,7 @@ def parse_squeue_json(data: str | bytes | Mapping) -> list[SchedulerJobStatus]:
         state = parse_job_state(job.get("job_state"), f"{prefix}job_state")
         statuses.append(
             _job_status(
+                from_squeue=True,
                 scheduler_job_id=job_id,
                 display_job_id=_json_display_job_id(
                     job_id,
@@ -1024,6 +1033,7 @@ def parse_squeue_json(data: str | bytes | Mapping) -> list[SchedulerJobStatus]:
                     job.get("time_limit"), f"{prefix}time_limit"
                 ),
                 cpus=_optional_int(_json_number(job.get("cpus"), f"{prefix}cpus")),
+                requested_memory=_json_memory(job, prefix),
                 priority=_optional_int(_json_number(job.get("priority"), f"{prefix}priority")),
                 restart_count=_optional_int(
                     _json_number(job.get("restart_cnt"), f"{prefix}restart_cnt")
@@ -1034,14 +1044,23 @@ def parse_squeue_json(data: str | bytes | Mapping) -> list[SchedulerJobStatus]:
     return statuses
 
 
+def _json_memory(job: Mapping, prefix: str) -> MemoryAmount | None:
+    """Read squeue's memory_per_node or memory_per_cpu (megabytes), or None if neither is set."""
+    for key, per in (("memory_per_node", "node"), ("memory_per_cpu", "cpu")):
+        megabytes = _json_number(job.get(key), f"{prefix}{key}")
+        if megabytes is not None:
+            return MemoryAmount(int(megabytes), per)
+    return None
+
+
 def _optional_int(value: int | float | None) -> int | None:
     return int(value) if value is not None else None
 
 
 def parse_sacct_json(data: str | bytes | Mapping) -> list[SchedulerJobStatus]:
-    """Parse ``sacct --json`` output (text or the decoded object); one status per job.
+    """Parse ``sacct --json`` output (text or the decoded object) into one status per job.
 
-    sacct --json always includes the steps; they are not returned. In 22.05 (dbv0.0.38)
+    sacct --json always includes the steps, and they are not returned. In 22.05 (dbv0.0.38)
     the job's exit_code is {"status": "SUCCESS", "return_code": 0} even when the job
     exited 3 (its state FAILED), so for that shape a success that contradicts the state
     becomes an unknown exit code (None). Signals are reported correctly there.
@@ -1084,6 +1103,7 @@ def parse_sacct_json(data: str | bytes | Mapping) -> list[SchedulerJobStatus]:
         required = job.get("required") or {}
         statuses.append(
             _job_status(
+                from_squeue=False,
                 scheduler_job_id=job_id,
                 display_job_id=_json_display_job_id(
                     job_id,
