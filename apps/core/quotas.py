@@ -7,7 +7,7 @@ import time
 
 from django.conf import settings
 
-from . import events
+from . import events, metrics
 from .exceptions import QuotaExceeded
 from .ratelimit import RateLimiter, RateLimitPolicy
 from .redis import get_redis, redis_key
@@ -84,6 +84,7 @@ def admit(user, kind):
     check_not_paused(kind)
     policy = policy_for(user.pk, kind)
     decision = get_limiter().hit(kind, subject_for_user(user.pk), policy)
+    metrics.record_decision(kind, user.pk, decision.allowed, metrics.RATE_LIMITED)
     push_quota(user.pk, kind)
     if not decision.allowed:
         label = settings.RATE_LIMITS[kind]["label"]

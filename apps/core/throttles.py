@@ -5,6 +5,7 @@ import ipaddress
 from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
+from .metrics import record_throttle
 from .quotas import get_limiter, policy_for, push_quota, subject_for_user
 
 
@@ -44,6 +45,7 @@ class LimiterThrottle(BaseThrottle):
             return True
         self.decision = get_limiter().hit(self.kind, subject, self.policy(request))
         request.throttle_decision = self.decision
+        record_throttle(self.kind, request, self.decision.allowed)
         return self.decision.allowed
 
     def wait(self):

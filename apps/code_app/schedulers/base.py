@@ -14,6 +14,8 @@ class JobStatus:
     exit_signal: int | None = None
     start_time: datetime | None = None
     end_time: datetime | None = None
+    # Place among the pending jobs of the partition, 1 = starts next.
+    queue_position: int | None = None
 
 
 class SchedulerBackend:
@@ -39,6 +41,14 @@ class SchedulerBackend:
     def poll(self, jobs):
         """Return {job.pk: JobStatus} for the jobs the scheduler knows about."""
         raise NotImplementedError
+
+    def fairshare(self):
+        """Return {username or account: fair-share factor from 0 to 1}, or None.
+
+        None means the scheduler has no figures of its own, and the platform
+        computes the factors from its job records (apps.core.fairness).
+        """
+        return None
 
     def queue_summary(self, jobs):
         """Return pending and running counts per partition."""

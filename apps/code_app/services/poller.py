@@ -6,6 +6,7 @@ import time
 from django.db import transaction
 
 from apps.core import events
+from apps.core.health import record_poller_heartbeat
 from apps.core.quotas import push_job_caps
 
 from ..models import FINAL_STATES, Job, JobState
@@ -13,11 +14,14 @@ from ..serializers import job_payload
 
 logger = logging.getLogger(__name__)
 
-_TRACKED_FIELDS = ("state", "pending_reason", "exit_code", "exit_signal", "start_time", "end_time")
+_TRACKED_FIELDS = (
+    "state", "pending_reason", "queue_position", "exit_code", "exit_signal", "start_time", "end_time",
+)
 
 
 def publish_job(job):
     events.publish_to_user(job.owner_id, events.JOB_CHANGED, {"job": job_payload(job)})
+    events.publish(events.CONSOLE_GROUP, events.JOB_CHANGED, {"job": job_payload(job), "owner_id": job.owner_id})
 
 
 def apply_status(job, status):
@@ -31,6 +35,7 @@ def apply_status(job, status):
     changes = {
         "state": status.state,
         "pending_reason": status.reason if status.state == JobState.PENDING else "",
+        "queue_position": status.queue_position if status.state == JobState.PENDING else None,
         "exit_code": status.exit_code if status.state in FINAL_STATES else job.exit_code,
         "exit_signal": status.exit_signal if status.state in FINAL_STATES else job.exit_signal,
         "start_time": status.start_time or job.start_time,
@@ -79,7 +84,9 @@ def run_forever(backend, interval, *, stop=lambda: False):
         started = time.monotonic()
         try:
             poll_once(backend)
+            record_poller_heartbeat(backend, reached_scheduler=True)
         except Exception:
             logger.exception("poll failed; trying again in %.1f s", interval)
+            record_poller_heartbeat(backend, reached_scheduler=False)
         time.sleep(max(interval - (time.monotonic() - started), 0.0))
     logger.info("poller stopped")

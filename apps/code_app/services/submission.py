@@ -6,6 +6,7 @@ from django.db import transaction
 from redis.exceptions import LockError, RedisError
 
 from apps.core.exceptions import JobLimitExceeded, JobNotCancellable, SchedulerUnavailable
+from apps.core.metrics import JOB_LIMIT_REACHED, record_admission, record_rejection
 from apps.core.quotas import job_caps_for, push_job_caps
 from apps.core.redis import get_redis, redis_key
 
@@ -54,6 +55,7 @@ def _admit_and_submit(user, spec):
     limit = job_caps_for(user.pk)["max_submitted"]
     in_use = Job.objects.for_owner(user).active().count()
     if in_use >= limit:
+        record_rejection("job", user.pk, JOB_LIMIT_REACHED)
         raise JobLimitExceeded(
             f"You already have {in_use} submitted jobs, the most allowed at once is {limit}; "
             "wait for some to finish or cancel some.",
@@ -93,6 +95,7 @@ def _admit_and_submit(user, spec):
         user.pk, job.pk, job.name, job.partition, job.cpus, job.memory_gb,
         job.time_limit_minutes, job.scheduler_job_id,
     )
+    record_admission("job", user.pk)
     return job
 
 
