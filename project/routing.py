@@ -1,7 +1,9 @@
 from django.urls import path
 
+from apps.dashboard.console import ConsoleConsumer
 from apps.dashboard.consumers import DashboardConsumer
 
 websocket_urlpatterns = [
     path("ws/dashboard/", DashboardConsumer.as_asgi()),
+    path("ws/console/", ConsoleConsumer.as_asgi()),
 ]

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "channels",
     "apps.core",
     "apps.code_app",
@@ -362,3 +364,40 @@ for _task_name, _rate in _IO_TASK_RATE_LIMITS.items():
         raise ImproperlyConfigured(f"Task rate limit of {_task_name}: {exc}") from None
 TASK_RATE_LIMITS.update(_IO_TASK_RATE_LIMITS)
 CELERY_TASK_ANNOTATIONS.update({name: {"rate_limit": rate} for name, rate in _IO_TASK_RATE_LIMITS.items()})
+
+# --- Operations: fairness console, health, API schema, logs ------------------
+
+# Seconds between pushes of the fairness console's figures. The beat task runs
+# this often but builds the figures only while a console is open.
+CONSOLE_REFRESH_SECONDS = env_float("CONSOLE_REFRESH_SECONDS", 5.0, minimum=1.0)
+CELERY_BEAT_SCHEDULE["refresh-console"] = {
+    "task": "apps.core.tasks.refresh_console",
+    "schedule": CONSOLE_REFRESH_SECONDS,
+    # A refresh still queued after one interval is dropped; the next one replaces it.
+    "options": {"expires": CONSOLE_REFRESH_SECONDS},
+}
+CELERY_TASK_ROUTES["apps.core.tasks.refresh_console"] = {"queue": "compute_queue"}
+
+# The OpenAPI schema of the REST API at /api/schema/, browsable at /api/docs/
+# (Swagger UI) and /api/redoc/, with their assets served from this host.
+REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"] = "drf_spectacular.openapi.AutoSchema"
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Research platform API",
+    "DESCRIPTION": (
+        "Jobs on the compute tier, async tasks (AI, paper search, PDFs, figures) and quotas. "
+        "Authenticate with `Authorization: Token <key>` or a session with its CSRF token. "
+        "Every error is JSON with a machine-readable `error` code and a `detail` sentence."
+    ),
+    "VERSION": "0.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+# LOG_FORMAT=json writes one JSON object per line for log collectors; plain
+# is easier for people to read.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", {"plain", "json"})
+LOGGING["formatters"]["json"] = {"()": "apps.core.log_format.JsonFormatter"}
+LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
