@@ -1,11 +1,21 @@
 """Tests for apps.code_app.schedulers.slurm_parse.
 
 Files named *_22.05.* under tests/fixtures/slurm are real output of Slurm 22.05.8 (Debian
-12) from the single-node cluster of deployment/slurm, captured at 2026-12-04 21:58 UTC with
-the argument tuples of slurm_parse and SLURM_TIME_FORMAT=%s (the *_iso_* files with TZ=UTC
-instead). The JSON files keep a subset of the jobs, unchanged. The v0.0.40+ JSON below is
-written by hand from the OpenAPI schema of those plugins, because no such cluster was
-available.
+12) from the single-node cluster of deployment/slurm, on 2026-12-04:
+
+* squeue_22.05.txt, sacct_22.05.txt, sshare_22.05.txt: SQUEUE_ARGS, SACCT_ARGS (with
+  --allusers and a time window) and SSHARE_ARGS with SLURM_TIME_ENV, at 21:58 UTC.
+* squeue_iso_22.05.txt, sacct_steps_duplicates_iso_22.05.txt: the same moment with TZ=UTC
+  instead, the sacct one without --allocations and with --duplicates.
+* squeue_v0.0.38_22.05.json, sacct_dbv0.0.38_22.05.json: squeue --json and sacct --json
+  of the same moment, keeping a subset of the jobs unchanged (the pending heterogeneous
+  job 32+0/32+1 from 21:49). sacct_dbv0.0.38_error_22.05.json: sacct --json with
+  --starttime=now-2hours.
+* sacct_other_columns_22.05.txt and sprio_22.05.txt: at 21:52, sacct with another
+  column list and SPRIO_ARGS.
+
+The v0.0.40+ JSON below is written by hand, because no such cluster was available: the
+number and exit_code shapes follow the v0.0.42 OpenAPI schema.
 """
 
 import json

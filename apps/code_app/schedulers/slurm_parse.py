@@ -9,10 +9,9 @@ Shapes, and the Slurm releases they come from:
 
 * Delimited text: ``squeue -o`` (``SQUEUE_ARGS``), ``sacct -P`` (``SACCT_ARGS``),
   ``sshare -P`` and ``sprio -o``. Checked on 22.05.8, where ``sacct`` prints ``ReqMem``
-  without a suffix (``100M``). NOTE: the ``n``/``c`` suffix (``16Gn``, ``2Gc``) is from
-  older releases and not checked here; both forms parse. The format codes and column
-  names used here are in the man pages of every release from 21.08 to 25.11, but only
-  22.05 was run.
+  without a suffix (``100M``). NOTE: older releases add an ``n`` or ``c`` suffix
+  (``16Gn``, ``2Gc``). Which release dropped it was not checked, and both forms parse.
+  The format codes and column names were checked against 22.05 only.
 * ``squeue --json`` and ``sacct --json`` with plugin ``openapi/v0.0.38`` and
   ``openapi/dbv0.0.38`` (22.05, checked on 22.05.8). ``job_state`` is a string and
   numbers are plain (0 or NO_VAL when unset). The squeue ``exit_code`` is the raw wait
@@ -22,8 +21,9 @@ Shapes, and the Slurm releases they come from:
   ``state.current`` are lists such as ``["PENDING", "REQUEUED"]``, numbers are
   ``{"set": true, "infinite": false, "number": 5}`` and ``exit_code`` is
   ``{"status": [...], "return_code": {...}, "signal": {"id": {...}, "name": ...}}``.
-  NOTE: not run here. These shapes come from the OpenAPI schema of those plugins;
-  23.02 (``v0.0.39``) may use either shape for some fields, and both are accepted.
+  NOTE: not run here. The number and exit_code shapes come from the v0.0.42 OpenAPI
+  schema, and the state lists from client projects that parse 23.11 output. 23.02
+  (``v0.0.39``) may use either shape for some fields, and both are accepted.
 """
 
 from __future__ import annotations
