@@ -179,6 +179,18 @@ POLLER_INTERVAL = env_float("POLLER_INTERVAL", 1.0, minimum=0.1)
 LOCAL_SCHEDULER_SLOTS = env_int("LOCAL_SCHEDULER_SLOTS", 4, minimum=1)
 # Seconds between SIGTERM and SIGKILL when a job is cancelled or times out.
 LOCAL_SCHEDULER_KILL_WAIT = env_float("LOCAL_SCHEDULER_KILL_WAIT", 5.0, minimum=0.0)
+# Slurm backend (SCHEDULER_BACKEND=slurm).
+SLURM_BIN_DIR = env_str("SLURM_BIN_DIR", "")
+SLURM_COMMAND_TIMEOUT = env_float("SLURM_COMMAND_TIMEOUT", 30.0, minimum=1.0)
+# The Slurm account under which each platform user's account u_<id> is created.
+SLURM_PARENT_ACCOUNT = env_str("SLURM_PARENT_ACCOUNT", "platform")
+# The Unix user jobs run as when the platform runs as root (sbatch --uid/--gid);
+# empty means the platform's own user.
+SLURM_SUBMIT_AS = env_str("SLURM_SUBMIT_AS", "")
+# apptainer or singularity run each job in SLURM_CONTAINER_IMAGE; none runs it
+# on the node directly with a clean environment, for machines without one.
+SLURM_CONTAINER_RUNTIME = env_choice("SLURM_CONTAINER_RUNTIME", "apptainer", {"apptainer", "singularity", "none"})
+SLURM_CONTAINER_IMAGE = env_str("SLURM_CONTAINER_IMAGE", "/opt/containers/workspace.sif")
 SCRIPT_UPLOAD_MAX_BYTES = env_int("SCRIPT_UPLOAD_MAX_BYTES", 1024 * 1024, minimum=1024)
 JOB_OUTPUT_TAIL_MAX_LINES = 1000
 
@@ -355,7 +367,6 @@ _IO_TASK_RATE_LIMITS = {
     "apps.writer_app.tasks.compile_latex": env_str("TASK_RATE_LIMIT_COMPILE_LATEX", "30/m"),
     "apps.scholar_app.tasks.fetch_metadata": env_str("TASK_RATE_LIMIT_FETCH_METADATA", "60/m"),
     "apps.vis_app.tasks.export_figure": env_str("TASK_RATE_LIMIT_EXPORT_FIGURE", "60/m"),
-    "apps.vis_app.tasks.export_figures": env_str("TASK_RATE_LIMIT_EXPORT_FIGURES", "10/m"),
 }
 for _task_name, _rate in _IO_TASK_RATE_LIMITS.items():
     try:

@@ -22,6 +22,7 @@ class JobSerializer(serializers.ModelSerializer):
             "script_path",
             "state",
             "pending_reason",
+            "queue_position",
             "exit_code",
             "exit_signal",
             "submit_time",

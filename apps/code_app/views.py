@@ -72,11 +72,9 @@ class JobListView(PlatformAPIView):
 class QueueSummaryView(PlatformAPIView):
     def get(self, request):
         active = list(
-            Job.objects.active().only("pk", "owner_id", "name", "partition", "state", "pending_reason", "submit_time")
+            Job.objects.active().only("pk", "owner_id", "name", "partition", "state", "pending_reason", "queue_position", "submit_time")
         )
         mine = [job for job in active if job.owner_id == request.user.pk]
-        pending_all = sorted((job for job in active if job.state == "PENDING"), key=lambda job: (job.submit_time, job.pk))
-        positions = {job.pk: index + 1 for index, job in enumerate(pending_all)}
         limits = settings.JOB_LIMITS
         return Response(
             {
@@ -89,7 +87,7 @@ class QueueSummaryView(PlatformAPIView):
                     "max_submitted": limits["max_submitted"],
                 },
                 "pending": [
-                    {"job_id": job.pk, "name": job.name, "reason": job.pending_reason, "position": positions.get(job.pk)}
+                    {"job_id": job.pk, "name": job.name, "reason": job.pending_reason, "position": job.queue_position}
                     for job in mine
                     if job.state == "PENDING"
                 ],

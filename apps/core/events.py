@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 JOB_CHANGED = "job.changed"
 QUOTA_CHANGED = "quota.changed"
 TASK_CHANGED = "task.changed"
+SCHEDULER_STATUS = "scheduler.status"
 SNAPSHOT_NEEDED = "snapshot.needed"
 PUBLISH_TIMEOUT = 5.0
 

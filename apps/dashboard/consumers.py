@@ -9,12 +9,16 @@ from django.template.loader import render_to_string
 
 from apps.code_app.models import Job
 from apps.code_app.serializers import job_payload
+from apps.code_app.services.scheduler_status import get_scheduler_status
 from apps.core import events
+from apps.core.dispatch import task_payload
+from apps.core.models import TaskRecord
 from apps.core.quotas import get_user_quota_status
 
 logger = logging.getLogger(__name__)
 
 SNAPSHOT_JOBS = 50
+SNAPSHOT_TASKS = 10
 CLOSE_UNAUTHENTICATED = 4401
 
 
@@ -24,7 +28,8 @@ def load_snapshot(user):
     # load is then both in the snapshot and after it, never in neither.
     seq = events.current_sequence(events.user_group(user.pk))
     jobs = [job_payload(job) for job in Job.objects.filter(owner_id=user.pk)[:SNAPSHOT_JOBS]]
-    return {"seq": seq, "jobs": jobs, "quota": get_user_quota_status(user)}
+    tasks = [task_payload(record) for record in TaskRecord.objects.filter(owner_id=user.pk)[:SNAPSHOT_TASKS]]
+    return {"seq": seq, "jobs": jobs, "tasks": tasks, "quota": get_user_quota_status(user)}
 
 
 def sequence_marker(seq):
@@ -66,6 +71,10 @@ class DashboardConsumer(AsyncWebsocketConsumer):
     async def send_snapshot(self):
         snapshot = await load_snapshot(self.user)
         self.shown_jobs = {job["job_id"] for job in snapshot["jobs"]}
+        # Imported here because notifications imports this module.
+        from .notifications import task_ranks
+
+        self.shown_tasks = task_ranks(snapshot["tasks"])
         html = render_to_string("dashboard/_snapshot.html", snapshot)
         await self.send(text_data=html + sequence_marker(snapshot["seq"]))
 
@@ -84,6 +93,17 @@ class DashboardConsumer(AsyncWebsocketConsumer):
             parts.append(render_to_string("dashboard/_quota_meter.html", {"quota": quota, "oob": True}))
         await self.send(text_data="".join(parts) + sequence_marker(event["seq"]))
 
+    async def scheduler_status(self, event):
+        html = render_to_string("dashboard/_scheduler_status.html", {"scheduler": event["status"]})
+        await self.send(text_data=html + sequence_marker(event["seq"]))
+
     async def task_changed(self, event):
-        """Task changes are shown by the pages that list tasks; the job table ignores them."""
-        await self.send(text_data=sequence_marker(event["seq"]))
+        """Show the task in the recent tasks table: new ones on top, known ones replaced."""
+        from .notifications import is_outdated
+
+        task = event["task"]
+        is_new = task["task_id"] not in self.shown_tasks
+        html = ""
+        if not is_outdated(self.shown_tasks, task):
+            html = render_to_string("dashboard/_task_row.html", {"task": task, "new": is_new})
+        await self.send(text_data=html + sequence_marker(event["seq"]))

@@ -87,6 +87,7 @@ class LocalScheduler(SchedulerBackend):
 
     def __init__(self):
         self._reasons = {}
+        self._positions = {}
         self._runners = {}
 
     # --- submitting and cancelling (called by the web process) -------------
@@ -118,6 +119,7 @@ class LocalScheduler(SchedulerBackend):
         waiting.sort(key=lambda job: (usage.get(job.owner_id, 0.0), job.submit_time, job.pk))
 
         self._reasons = {}
+        self._positions = {}
         caps = {owner_id: job_caps_for(owner_id)["max_running"] for owner_id in {job.owner_id for job in waiting}}
         blocked_by_priority = False
         for job in waiting:
@@ -131,6 +133,8 @@ class LocalScheduler(SchedulerBackend):
             if self._launch(job):
                 running_per_user[job.owner_id] += 1
                 free_slots -= 1
+        still_waiting = [job for job in waiting if job.pk in self._reasons]
+        self._positions = {job.pk: index for index, job in enumerate(still_waiting, start=1)}
 
     def _observe(self, job):
         folder = job_output_dir(job)
@@ -200,7 +204,11 @@ class LocalScheduler(SchedulerBackend):
                 now = timezone.now()
                 statuses[job.pk] = JobStatus(state=JobState.CANCELLED, exit_code=0, exit_signal=0, end_time=now)
             else:
-                statuses[job.pk] = JobStatus(state=JobState.PENDING, reason=self._reasons.get(job.pk, "None"))
+                statuses[job.pk] = JobStatus(
+                    state=JobState.PENDING,
+                    reason=self._reasons.get(job.pk, "None"),
+                    queue_position=self._positions.get(job.pk),
+                )
         return statuses
 
     def recent_usage(self):

@@ -11,6 +11,7 @@ from apps.core.quotas import push_job_caps
 
 from ..models import FINAL_STATES, Job, JobState
 from ..serializers import job_payload
+from .scheduler_status import get_scheduler_status, set_scheduler_status
 
 logger = logging.getLogger(__name__)
 
@@ -77,16 +78,41 @@ def poll_once(backend):
     return len(changed)
 
 
+MAX_BACKOFF = 30.0
+
+
 def run_forever(backend, interval, *, stop=lambda: False):
-    """Poll every ``interval`` seconds until ``stop()`` is true."""
+    """Poll every ``interval`` seconds until ``stop()`` is true.
+
+    While polls fail, the wait doubles up to MAX_BACKOFF and the pages show
+    the job states as stale; no job changes state on a failed poll.
+    """
     logger.info("poller started with the %s scheduler, every %.1f s", backend.name, interval)
+    failures = 0
+    if get_scheduler_status()["stale"]:
+        set_scheduler_status(stale=False)
     while not stop():
         started = time.monotonic()
         try:
             poll_once(backend)
-            record_poller_heartbeat(backend, reached_scheduler=True)
-        except Exception:
-            logger.exception("poll failed; trying again in %.1f s", interval)
+        except Exception as exc:
+            failures += 1
+            delay = min(interval * 2**failures, MAX_BACKOFF)
+            logger.warning("poll %s failed (%s); trying again in %.1f s", failures, exc, delay, exc_info=failures == 1)
             record_poller_heartbeat(backend, reached_scheduler=False)
-        time.sleep(max(interval - (time.monotonic() - started), 0.0))
+            if failures == 1:
+                set_scheduler_status(stale=True, error=str(exc))
+        else:
+            record_poller_heartbeat(backend, reached_scheduler=True)
+            if failures:
+                logger.info("the %s scheduler answers again after %s failed polls", backend.name, failures)
+                set_scheduler_status(stale=False)
+            failures = 0
+            delay = interval
+        _sleep_until(started + delay, stop)
     logger.info("poller stopped")
+
+
+def _sleep_until(deadline, stop):
+    while not stop() and time.monotonic() < deadline:
+        time.sleep(min(0.2, max(deadline - time.monotonic(), 0.0)))
