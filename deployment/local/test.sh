@@ -19,9 +19,22 @@ ensure_chromium() {
     fi
 }
 
+# The Slurm tests run against a real single-node cluster; cluster.sh installs
+# and starts it (root needed) and is quick when it already runs.
+ensure_slurm() {
+    if timeout 20 scontrol ping >/dev/null 2>&1; then
+        return
+    fi
+    [ "$(id -u)" = 0 ] || die "no Slurm cluster answers and starting one needs root; run: sudo deployment/slurm/cluster.sh up (or pass -m 'not slurm')"
+    log "starting the single-node Slurm cluster (deployment/slurm/cluster.sh up)"
+    timeout 900 bash deployment/slurm/cluster.sh up >"$VAR_DIR/slurm-up.log" 2>&1 \
+        || { tail -n 40 "$VAR_DIR/slurm-up.log" >&2; die "starting Slurm failed; see $VAR_DIR/slurm-up.log"; }
+}
+
 ensure_venv
 ensure_redis
 ensure_chromium
+ensure_slurm
 # Keys of this run live under their own prefix, so a shared Redis is safe.
 export REDIS_PREFIX="fairshare-test-$$"
 
