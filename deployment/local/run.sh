@@ -26,10 +26,24 @@ log "applying database migrations"
 python manage.py migrate --noinput >/dev/null
 python manage.py setup_demo
 
-url="http://127.0.0.1:$PORT/dashboard/"
-[ "$HOST" = "127.0.0.1" ] || [ "$HOST" = "0.0.0.0" ] || url="http://$HOST:$PORT/dashboard/"
-log "starting web, worker, beat and poller; press Ctrl-C to stop"
-log "dashboard: $url"
-honcho start -f Procfile &
+base_url="http://127.0.0.1:$PORT"
+[ "$HOST" = "127.0.0.1" ] || [ "$HOST" = "0.0.0.0" ] || base_url="http://$HOST:$PORT"
+processes=(web worker beat poller)
+# Flower runs only on request and never without a login.
+if [ "${ENABLE_FLOWER:-false}" = "true" ]; then
+    if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then
+        FLOWER_BASIC_AUTH="admin:$(python -c 'import secrets; print(secrets.token_urlsafe(12))')"
+        export FLOWER_BASIC_AUTH
+        log "Flower login: $FLOWER_BASIC_AUTH (set FLOWER_BASIC_AUTH=user:password to choose it)"
+    fi
+    processes+=(flower)
+fi
+log "starting ${processes[*]}; press Ctrl-C to stop"
+log "dashboard: $base_url/dashboard/"
+log "fairness console (staff): $base_url/console/   health: $base_url/healthz   API docs: $base_url/api/docs/"
+if [ "${ENABLE_FLOWER:-false}" = "true" ]; then
+    log "Flower: http://${FLOWER_HOST:-127.0.0.1}:${FLOWER_PORT:-5555}/"
+fi
+honcho start -f Procfile "${processes[@]}" &
 HONCHO_PID=$!
 wait "$HONCHO_PID"
