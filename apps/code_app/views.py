@@ -1,11 +1,16 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from apps.core.api import PlatformAPIView
 
 from apps.core.exceptions import InvalidJobSpec
+from apps.core.openapi import COMMON_ERRORS, INVALID_FIELD, NOT_FOUND
+
+from . import openapi
 
 from .models import Job
 from .schedulers.base import get_backend
@@ -25,17 +30,34 @@ def owned_job(request, job_id):
 class JobSubmitView(PlatformAPIView):
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
+    @extend_schema(
+        summary="Submit a job",
+        description="Send exactly one of script_path, script (text) or script_file (multipart upload).",
+        request={
+            "application/json": openapi.JobSubmitSerializer,
+            "multipart/form-data": openapi.JobSubmitUploadSerializer,
+            "application/x-www-form-urlencoded": openapi.JobSubmitSerializer,
+        },
+        responses={201: JobSerializer, **openapi.SUBMIT_ERRORS},
+    )
     def post(self, request):
         job = submit_job(request.user, request.data, request.FILES)
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
 class JobStatusView(PlatformAPIView):
+    @extend_schema(summary="Get one job", responses={200: JobSerializer, 404: NOT_FOUND, **COMMON_ERRORS})
     def get(self, request, job_id):
         return Response(JobSerializer(owned_job(request, job_id)).data)
 
 
 class JobCancelView(PlatformAPIView):
+    @extend_schema(
+        summary="Cancel a job",
+        description="Requests cancellation; the final state (CANCELLED) follows through the poller.",
+        request=None,
+        responses={202: openapi.JobCancelSerializer, **openapi.CANCEL_ERRORS},
+    )
     def post(self, request, job_id):
         job = cancel_job(owned_job(request, job_id))
         data = JobSerializer(job).data
@@ -44,6 +66,13 @@ class JobCancelView(PlatformAPIView):
 
 
 class JobOutputView(PlatformAPIView):
+    @extend_schema(
+        summary="Read the end of a job's output",
+        parameters=[
+            OpenApiParameter("lines", OpenApiTypes.INT, description="Lines of each stream, 1 to 1000 (default 100)."),
+        ],
+        responses={200: openapi.JobOutputSerializer, 400: INVALID_FIELD, 404: NOT_FOUND, **COMMON_ERRORS},
+    )
     def get(self, request, job_id):
         job = owned_job(request, job_id)
         raw_lines = request.query_params.get("lines", "100")
@@ -61,6 +90,11 @@ class JobOutputView(PlatformAPIView):
 
 
 class JobListView(PlatformAPIView):
+    @extend_schema(
+        summary="List your jobs",
+        parameters=[OpenApiParameter("state", OpenApiTypes.STR, description="Only jobs in this state, such as RUNNING.")],
+        responses={200: openapi.JobListSerializer, **COMMON_ERRORS},
+    )
     def get(self, request):
         jobs = Job.objects.for_owner(request.user)
         state = request.query_params.get("state")
@@ -70,6 +104,7 @@ class JobListView(PlatformAPIView):
 
 
 class QueueSummaryView(PlatformAPIView):
+    @extend_schema(summary="Summarise the queue", responses={200: openapi.QueueSummarySerializer, **COMMON_ERRORS})
     def get(self, request):
         active = list(
             Job.objects.active().only("pk", "owner_id", "name", "partition", "state", "pending_reason", "queue_position", "submit_time")
