@@ -405,6 +405,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "JobStateEnum": "apps.code_app.models.JobState",
+        "TaskStateEnum": "apps.core.models.TaskState",
+    },
 }
 
 # LOG_FORMAT=json writes one JSON object per line for log collectors; plain
