@@ -9,6 +9,7 @@ from django.template.loader import render_to_string
 
 from apps.code_app.models import Job
 from apps.code_app.serializers import job_payload
+from apps.code_app.services.fairshare import fairshare_of
 from apps.code_app.services.scheduler_status import get_scheduler_status
 from apps.core import events
 from apps.core.dispatch import task_payload
@@ -29,7 +30,14 @@ def load_snapshot(user):
     seq = events.current_sequence(events.user_group(user.pk))
     jobs = [job_payload(job) for job in Job.objects.filter(owner_id=user.pk)[:SNAPSHOT_JOBS]]
     tasks = [task_payload(record) for record in TaskRecord.objects.filter(owner_id=user.pk)[:SNAPSHOT_TASKS]]
-    return {"seq": seq, "jobs": jobs, "tasks": tasks, "quota": get_user_quota_status(user)}
+    return {
+        "seq": seq,
+        "jobs": jobs,
+        "tasks": tasks,
+        "quota": get_user_quota_status(user),
+        "scheduler": get_scheduler_status(),
+        "fairshare": fairshare_of(user.pk),
+    }
 
 
 def sequence_marker(seq):
@@ -89,6 +97,8 @@ class DashboardConsumer(AsyncWebsocketConsumer):
         parts = []
         if "jobs" in event:
             parts.append(render_to_string("dashboard/_job_caps.html", {"jobs": event["jobs"], "oob": True}))
+        if "fairshare" in event:
+            parts.append(render_to_string("dashboard/_fairshare.html", {"fairshare": event["fairshare"], "oob": True}))
         for quota in event.get("rates", {}).values():
             parts.append(render_to_string("dashboard/_quota_meter.html", {"quota": quota, "oob": True}))
         await self.send(text_data="".join(parts) + sequence_marker(event["seq"]))

@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from apps.code_app.models import Job
 from apps.code_app.schedulers.base import get_backend
 from apps.code_app.services.submission import submit_job
+from apps.core import fairness
 from apps.core.exceptions import JobLimitExceeded
 from tests.conftest import poll_until, wait_for_state
 
@@ -149,8 +150,10 @@ def test_fair_share_drops_for_the_heavier_user(owner, other_user, owner_client):
     factors = {}
     while time.monotonic() < deadline:
         factors = get_backend().fairshare()
-        if factors.get(owner.pk, 1.0) < factors.get(other_user.pk, 0.0):
+        if factors.get(f"u_{owner.pk}", 1.0) < factors.get(f"u_{other_user.pk}", 0.0):
             break
         time.sleep(5)
 
-    assert factors[owner.pk] < factors[other_user.pk]
+    assert factors[f"u_{owner.pk}"] < factors[f"u_{other_user.pk}"]
+    figures = fairness.scheduler_fairshare(get_backend())
+    assert figures[owner.pk] == factors[f"u_{owner.pk}"]

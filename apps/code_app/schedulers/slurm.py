@@ -301,10 +301,9 @@ class SlurmScheduler(SchedulerBackend):
         }
 
     def fairshare(self):
-        """Return {user_id: fair-share factor} from sshare, for the platform's accounts."""
+        """Return {account: fair-share factor} from sshare for the platform's accounts (u_<id>)."""
         factors = {}
         for row in parse_sshare(run_slurm(SSHARE_ARGS)):
-            user_id = user_id_from_account(row.account)
-            if user_id is not None and row.user and row.fair_share is not None:
-                factors[user_id] = row.fair_share
+            if user_id_from_account(row.account) is not None and row.user and row.fair_share is not None:
+                factors[row.account] = row.fair_share
         return factors

@@ -11,6 +11,7 @@ from apps.core.quotas import push_job_caps
 
 from ..models import FINAL_STATES, Job, JobState
 from ..serializers import job_payload
+from .fairshare import REFRESH_SECONDS, refresh_fairshare
 from .scheduler_status import get_scheduler_status, set_scheduler_status
 
 logger = logging.getLogger(__name__)
@@ -89,6 +90,7 @@ def run_forever(backend, interval, *, stop=lambda: False):
     """
     logger.info("poller started with the %s scheduler, every %.1f s", backend.name, interval)
     failures = 0
+    next_fairshare = 0.0
     if get_scheduler_status()["stale"]:
         set_scheduler_status(stale=False)
     while not stop():
@@ -109,6 +111,12 @@ def run_forever(backend, interval, *, stop=lambda: False):
                 set_scheduler_status(stale=False)
             failures = 0
             delay = interval
+            if time.monotonic() >= next_fairshare:
+                next_fairshare = time.monotonic() + REFRESH_SECONDS
+                try:
+                    refresh_fairshare(backend)
+                except Exception:
+                    logger.exception("refreshing fair-share factors failed")
         _sleep_until(started + delay, stop)
     logger.info("poller stopped")
 
