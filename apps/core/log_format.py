@@ -37,3 +37,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)
+
+
+class QuietConsoleRefresh(logging.Filter):
+    """Drop Celery's INFO lines about the console refresh task, which runs every few seconds.
+
+    Warnings and errors about it still pass, and other tasks are not affected.
+    """
+
+    def filter(self, record):
+        return record.levelno > logging.INFO or "refresh_console" not in record.getMessage()

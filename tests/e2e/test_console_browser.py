@@ -39,6 +39,7 @@ def test_console_shows_other_users_job_live(live_system, browser, tmp_path):
     page.goto(f"{live_system.base_url}/console/")
     page.wait_for_selector("#connection-state[data-state=live]", timeout=15_000)
     page.wait_for_selector("#console-fairness dl.figures", timeout=15_000)
+    assert page.locator("#console-audit tr.empty").inner_text() == "No console actions yet."
     navigations = []
     page.on("framenavigated", lambda frame: navigations.append(frame.url))
 

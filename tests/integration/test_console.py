@@ -156,7 +156,7 @@ async def test_snapshot_shows_users_queues_and_fairness(owner, other_user, staff
     communicator, _, _ = await connect(staff_user)
     snapshot = await communicator.receive_from(timeout=10)
 
-    assert '<tbody id="console-users" hx-swap-oob="true">' in snapshot
+    assert '<table id="console-users-table" class="jobs console-users" hx-swap-oob="true">' in snapshot
     assert f'id="console-user-{owner.pk}" data-username="alice"' in snapshot
     assert f'id="console-user-{other_user.pk}" data-username="bob"' in snapshot
     # alice used 2 of 3 CPU-hours and bob 1; both targets are 1/2, so the
