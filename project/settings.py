@@ -416,3 +416,8 @@ SPECTACULAR_SETTINGS = {
 LOG_FORMAT = env_choice("LOG_FORMAT", "plain", {"plain", "json"})
 LOGGING["formatters"]["json"] = {"()": "apps.core.log_format.JsonFormatter"}
 LOGGING["handlers"]["console"]["formatter"] = LOG_FORMAT
+# Celery logs every run of a task at INFO; the console refresh runs every few
+# seconds, so its lines would bury the rest.
+LOGGING.setdefault("filters", {})["quiet_console_refresh"] = {"()": "apps.core.log_format.QuietConsoleRefresh"}
+for _celery_logger in ("celery.app.trace", "celery.worker.strategy", "celery.beat"):
+    LOGGING["loggers"][_celery_logger] = {"filters": ["quiet_console_refresh"]}
