@@ -15,6 +15,7 @@ import getpass
 import logging
 import os
 import re
+import secrets
 import shlex
 import threading
 import time
@@ -161,7 +162,7 @@ class SlurmScheduler(SchedulerBackend):
         lines.append("exec " + shlex.join(command))
         return "\n".join(lines) + "\n"
 
-    def sbatch_arguments(self, job, account, script_file):
+    def sbatch_arguments(self, job, account, script_file, marker):
         folder = job_output_dir(job)
         arguments = [
             "sbatch", "--parsable",
@@ -174,7 +175,7 @@ class SlurmScheduler(SchedulerBackend):
             f"--chdir={folder}",
             f"--output={folder / 'stdout.txt'}",
             f"--error={folder / 'stderr.txt'}",
-            f"--comment={COMMENT_PREFIX}{job.pk}",
+            f"--comment={marker}",
             "--export=NONE",
         ]
         if settings.SLURM_SUBMIT_AS and os.geteuid() == 0:
@@ -186,11 +187,14 @@ class SlurmScheduler(SchedulerBackend):
         script_file = job_output_dir(job) / "batch.sh"
         script_file.write_text(self.batch_script(job))
         script_file.chmod(0o750)
-        arguments = self.sbatch_arguments(job, account, script_file)
+        # A marker unique to this submission finds the job again if sbatch's
+        # answer is lost; the job id alone could repeat across deployments.
+        marker = f"{COMMENT_PREFIX}{job.pk}-{secrets.token_hex(8)}"
+        arguments = self.sbatch_arguments(job, account, script_file, marker)
         try:
             output = run_slurm(arguments)
         except SlurmTimeout:
-            found = self.reconcile(job)
+            found = self.reconcile(marker)
             if found:
                 logger.warning("sbatch for job %s timed out, but Slurm has it as %s", job.pk, found)
                 return found
@@ -221,13 +225,12 @@ class SlurmScheduler(SchedulerBackend):
             return SchedulerUnavailable("The Slurm controller cannot be reached; try again shortly.")
         return SchedulerRejected(f"Slurm refused the job: {text.splitlines()[-1] if text else error}")
 
-    def reconcile(self, job):
-        """Return the Slurm id of a job whose submission outcome is unknown, or None."""
+    def reconcile(self, marker):
+        """Return the Slurm id of the job submitted with ``marker`` as its comment, or None."""
         try:
             output = run_slurm(["squeue", "--noheader", "--states=all", "--format=%A|%k"])
         except SchedulerUnavailable:
             return None
-        marker = f"{COMMENT_PREFIX}{job.pk}"
         for line in output.splitlines():
             job_id, _, comment = line.partition("|")
             if comment.strip() == marker:
