@@ -19,6 +19,7 @@ urlpatterns = [
     path("code/", include("apps.code_app.urls")),
     path("writer/", include("apps.writer_app.urls")),
     path("scholar/", include("apps.scholar_app.urls")),
+    path("vis/", include("apps.vis_app.urls")),
     path("dashboard/", include("apps.dashboard.urls")),
     path("console/", include("apps.dashboard.console_urls")),
     path("healthz", healthz, name="healthz"),

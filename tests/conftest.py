@@ -86,3 +86,7 @@ def cancel_leftover_jobs():
     while Job.objects.active().exists() and time.monotonic() < deadline:
         poll_once(backend)
         time.sleep(0.2)
+
+
+# The Celery worker and the fake external APIs of the async tier's tests.
+from tests.integration.celery_worker import fake_services, live_worker, module_celery_worker  # noqa: E402,F401

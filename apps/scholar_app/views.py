@@ -1,48 +1,59 @@
-import os
-import secrets
+"""The scholar's JSON API: paper search, PDF processing and metadata by DOI."""
 
+from rest_framework import status
 from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 
-from apps.code_app.services.workspace import user_workspace
 from apps.core.api import PlatformAPIView
-from apps.core.dispatch import enqueue
-from apps.core.exceptions import InvalidJobSpec
-from apps.writer_app.views import accepted, required_text
+from apps.core.dispatch import task_payload
+from apps.writer_app.views import accepted
 
-from . import tasks
+from .services import submit
 
-MAX_PDF_BYTES = 50 * 1024 * 1024
+
+def pdf_submission_payload(submission):
+    """Return the JSON answer for request_pdfs: the task, the tasks, or the compute job."""
+    if submission["job"] is not None:
+        job = submission["job"]
+        return {
+            "tier": submission["tier"],
+            "job_id": job.pk,
+            "files": submission["files"],
+            "results_path": submission["results_path"],
+            "detail": (
+                f"{submission['files']} PDFs became compute job {job.pk}; its results will be in "
+                f"{submission['results_path']} in your workspace."
+            ),
+        }
+    records = submission["records"]
+    if len(records) == 1:
+        return task_payload(records[0])
+    return {"tier": submission["tier"], "tasks": [task_payload(record) for record in records]}
 
 
 class SearchView(PlatformAPIView):
+    """Search papers: ``query``, optional ``source`` (offline, arxiv, pubmed) and ``limit`` (1-50)."""
+
     def post(self, request):
-        query = required_text(request.data, "query", maximum=500)
-        return accepted(enqueue(request.user, "paper_search", tasks.search_papers, input={"query": query}))
+        return accepted(submit.request_search(request.user, request.data))
 
 
 class PdfView(PlatformAPIView):
+    """Process uploaded PDFs (multipart field ``file``, repeated for several).
+
+    One file answers with its task, 2 to 99 with {"tasks": [...]}, and
+    COMPUTE_BATCH_THRESHOLD (100) or more with the compute job they became.
+    """
+
     parser_classes = [MultiPartParser]
 
     def post(self, request):
-        upload = request.FILES.get("file")
-        if upload is None:
-            raise InvalidJobSpec({"file": "file is missing; upload one PDF as multipart field 'file'."})
-        if upload.size > MAX_PDF_BYTES:
-            raise InvalidJobSpec({"file": f"file is larger than {MAX_PDF_BYTES // (1024 * 1024)} MB."})
-        folder = user_workspace(request.user.pk) / "uploads"
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{secrets.token_hex(8)}.pdf"
-        # The file must exist before the task is sent; a rejected request
-        # removes it again.
-        with open(path, "wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-        try:
-            record = enqueue(
-                request.user, "pdf_process", tasks.process_pdf,
-                input={"path": str(path), "filename": os.path.basename(upload.name or "upload.pdf")[:200]},
-            )
-        except Exception:
-            path.unlink(missing_ok=True)
-            raise
-        return accepted(record)
+        submission = submit.request_pdfs(request.user, request.FILES.getlist("file"))
+        return Response(pdf_submission_payload(submission), status=status.HTTP_202_ACCEPTED)
+
+
+class MetadataView(PlatformAPIView):
+    """Look a paper up by ``doi``."""
+
+    def post(self, request):
+        return accepted(submit.request_metadata(request.user, request.data))

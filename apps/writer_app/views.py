@@ -1,36 +1,58 @@
+"""The writer's JSON API: suggestions, drafts and LaTeX compiles, each answered 202 with a task."""
+
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
 from rest_framework import status
 from rest_framework.response import Response
 
+from apps.code_app.services.workspace import resolve_inside, user_workspace
 from apps.core.api import PlatformAPIView
-from apps.core.dispatch import enqueue, task_payload
-from apps.core.exceptions import InvalidJobSpec
+from apps.core.dispatch import task_payload
+from apps.core.models import TaskRecord, TaskState
 
-from . import tasks
-
-MAX_TEXT_CHARS = 20_000
-
-
-def required_text(data, field, maximum=MAX_TEXT_CHARS):
-    value = data.get(field)
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidJobSpec({field: f"{field} is missing; send the text to work on."})
-    if len(value) > maximum:
-        raise InvalidJobSpec({field: f"{field} is longer than {maximum} characters; send a shorter part."})
-    return value
+from .services import submit
 
 
 def accepted(record):
     return Response(task_payload(record), status=status.HTTP_202_ACCEPTED)
 
 
+def workspace_file(record, path):
+    """Return the open file at ``path`` in the record owner's workspace, or raise Http404."""
+    resolved = resolve_inside(user_workspace(record.owner_id), path or "")
+    if resolved is None or not resolved.is_file():
+        raise Http404("The file is no longer in your workspace.")
+    return open(resolved, "rb")
+
+
 class SuggestView(PlatformAPIView):
     def post(self, request):
-        text = required_text(request.data, "text")
-        section = str(request.data.get("section", ""))[:64]
-        return accepted(enqueue(request.user, "ai_suggest", tasks.ai_suggest, input={"text": text, "section": section}))
+        return accepted(submit.request_suggestion(request.user, request.data))
 
 
 class GenerateView(PlatformAPIView):
     def post(self, request):
-        prompt = required_text(request.data, "prompt", maximum=4000)
-        return accepted(enqueue(request.user, "ai_generate", tasks.ai_generate, input={"prompt": prompt}))
+        return accepted(submit.request_generation(request.user, request.data))
+
+
+class CompileView(PlatformAPIView):
+    """Compile ``source`` (LaTeX text).
+
+    The task's result holds ``pdf_path`` and ``log_path`` (relative to the
+    user's workspace, under latex/<task_id>/), ``pdf_bytes``, ``log_tail``
+    (the log's last 40 lines) and ``pdf_url``, which serves the PDF.
+    """
+
+    def post(self, request):
+        return accepted(submit.request_compile(request.user, request.data))
+
+
+class CompiledPdfView(PlatformAPIView):
+    """The PDF of one successful compile of the user's."""
+
+    def get(self, request, task_id):
+        record = get_object_or_404(
+            TaskRecord, task_id=task_id, owner=request.user, kind="latex_compile", state=TaskState.SUCCESS
+        )
+        handle = workspace_file(record, record.result.get("pdf_path"))
+        return FileResponse(handle, content_type="application/pdf", filename=f"compile-{task_id}.pdf")
