@@ -174,7 +174,11 @@ CELERY_TASK_ROUTES = {
 
 SCHEDULER_BACKEND = env_choice("SCHEDULER_BACKEND", "local", {"local", "slurm"})
 WORKSPACE_ROOT = Path(env_str("WORKSPACE_ROOT", str(VAR_DIR / "workspaces")))
-POLLER_INTERVAL = env_float("POLLER_INTERVAL", 1.0, minimum=0.1)
+# Slurm pushes job starts and final states through its hooks into a Redis
+# stream (deployment/slurm/hooks); the poller then only repairs what push
+# missed, so it can poll less often.
+SLURM_PUSH = env_bool("SLURM_PUSH", False)
+POLLER_INTERVAL = env_float("POLLER_INTERVAL", 15.0 if SLURM_PUSH else 1.0, minimum=0.1)
 # Jobs that the local scheduler runs at once on this host, all users together.
 LOCAL_SCHEDULER_SLOTS = env_int("LOCAL_SCHEDULER_SLOTS", 4, minimum=1)
 # Seconds between SIGTERM and SIGKILL when a job is cancelled or times out.

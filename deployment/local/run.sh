@@ -29,6 +29,10 @@ python manage.py setup_demo
 base_url="http://127.0.0.1:$PORT"
 [ "$HOST" = "127.0.0.1" ] || [ "$HOST" = "0.0.0.0" ] || base_url="http://$HOST:$PORT"
 processes=(web worker beat poller)
+# Slurm's hooks push job states into Redis; this process applies them.
+if [ "${SCHEDULER_BACKEND:-local}" = "slurm" ] && [ "${SLURM_PUSH:-false}" = "true" ]; then
+    processes+=(slurmpush)
+fi
 # Flower runs only on request and never without a login.
 if [ "${ENABLE_FLOWER:-false}" = "true" ]; then
     if [ -z "${FLOWER_BASIC_AUTH:-}" ]; then

@@ -10,9 +10,10 @@ shopt -u patsub_replacement 2>/dev/null || true
 # shellcheck source=deployment/slurm/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-PACKAGES=(munge slurm-wlm slurmctld slurmd slurm-client slurmdbd mariadb-server)
+PACKAGES=(munge slurm-wlm slurmctld slurmd slurm-client slurmdbd mariadb-server redis-tools)
 
 CONF_DIR=/etc/slurm
+PUSH_DIR="$CONF_DIR/push"
 SLURMDBD_CONF_FILE="$CONF_DIR/slurmdbd.conf"
 MARIADB_CONF_FILE=/etc/mysql/mariadb-slurmdbd.cnf
 LOG_DIR=/var/log/slurm
@@ -289,6 +290,20 @@ install_config() {
     chmod "$mode" "$dest"
 }
 
+# Install the job event hook that slurm.conf names (PrologSlurmctld, jobcomp/script).
+# It runs as SlurmUser, so it and its directory belong to root and only root may change
+# them. Its Redis settings are written later by the web platform (setup_slurm_push);
+# until then the hook does nothing.
+install_push_hook() {
+    install -d -o root -g root -m 0755 "$PUSH_DIR"
+    local source="$SLURM_DEPLOY_DIR/hooks/slurm-push-event" dest="$PUSH_DIR/slurm-push-event"
+    if [[ ! -f "$dest" ]] || ! cmp -s "$source" "$dest"; then
+        install -o root -g root -m 0755 "$source" "$dest"
+        log "installed $dest"
+    fi
+    ensure_file "$LOG_DIR/push-hook.log" slurm 0640
+}
+
 # Keep the database password of an earlier run, so the running slurmdbd and the grants in
 # MariaDB stay valid; make a new random one on the first run.
 load_db_password() {
@@ -542,6 +557,7 @@ command_up() {
     ensure_hostname_resolves
     ensure_service_user
     ensure_directories
+    install_push_hook
     load_db_password
 
     install_config "$SLURM_DEPLOY_DIR/templates/slurm.conf.in" "$SLURM_CONF_FILE" root 0644

@@ -255,7 +255,7 @@ def test_compose_commands_match_procfile():
     compose = yaml.safe_load(COMPOSE_FILE.read_text())
     processes = procfile()
 
-    assert set(processes) == {"web", "worker", "beat", "poller", "flower"}
+    assert set(processes) == {"web", "worker", "beat", "poller", "flower", "slurmpush"}
     assert {"redis", "postgres", *processes} <= set(compose["services"])
     for name, line in processes.items():
         command = compose["services"][name]["command"]

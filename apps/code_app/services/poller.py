@@ -3,7 +3,9 @@
 import logging
 import time
 
+from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core import events
 from apps.core.health import record_poller_heartbeat
@@ -54,6 +56,23 @@ def apply_status(job, status):
     return True
 
 
+# A poll that sees a start or an end this much after it happened found
+# something the push path should have delivered already.
+REPAIR_AGE_SECONDS = 5.0
+
+
+def push_should_have_reported(backend, job, previous_state):
+    if not (settings.SLURM_PUSH and backend.name == "slurm") or job.state == previous_state:
+        return False
+    if job.state in FINAL_STATES:
+        moment = job.end_time
+    elif job.state == JobState.RUNNING:
+        moment = job.start_time
+    else:
+        return False
+    return moment is not None and (timezone.now() - moment).total_seconds() > REPAIR_AGE_SECONDS
+
+
 def poll_once(backend):
     """Run one tick: schedule, poll every active job, store and publish changes.
 
@@ -72,8 +91,12 @@ def poll_once(backend):
         with transaction.atomic():
             if apply_status(job, status):
                 changed.append((job, previous_state))
-    for job, _ in changed:
+    for job, previous_state in changed:
         publish_job(job)
+        if push_should_have_reported(backend, job, previous_state):
+            from .push import count_repair
+
+            count_repair(job, previous_state)
     for owner_id in {job.owner_id for job, previous_state in changed if job.state != previous_state}:
         push_job_caps(owner_id)
     return len(changed)
