@@ -31,9 +31,24 @@ ensure_slurm() {
         || { tail -n 40 "$VAR_DIR/slurm-up.log" >&2; die "starting Slurm failed; see $VAR_DIR/slurm-up.log"; }
 }
 
+# The LaTeX compile tests need latexmk and pdflatex; Debian's minimal TeX
+# (texlive-latex-base) is enough for them.
+ensure_latex() {
+    command -v latexmk >/dev/null 2>&1 && command -v pdflatex >/dev/null 2>&1 && return
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        log "installing latexmk and a minimal TeX from Debian's packages for the compile tests"
+        timeout 600 apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive timeout 1200 apt-get install -y -qq --no-install-recommends texlive-latex-base latexmk >/dev/null \
+            || die "apt-get install texlive-latex-base latexmk failed"
+    else
+        die "latexmk or pdflatex is missing; install Debian's texlive-latex-base and latexmk"
+    fi
+}
+
 ensure_venv
 ensure_redis
 ensure_chromium
+ensure_latex
 ensure_slurm
 # Keys of this run live under their own prefix, so a shared Redis is safe.
 export REDIS_PREFIX="fairshare-test-$$"
