@@ -4,7 +4,7 @@
 relays task changes of that app's kinds as htmx out-of-band fragments: a
 task new to the page goes to the top of #task-list, a known one replaces
 its card. On connect it sends a snapshot of the user's recent tasks of those
-kinds, and again when the page asks ({"action": "snapshot"}) because it saw
+kinds, and again when the page requests one ({"action": "snapshot"}) because it saw
 a gap in the stream's sequence numbers. Without ``app`` every kind is
 relayed.
 """
@@ -35,7 +35,7 @@ APP_KINDS = {
 TASK_TEMPLATES = {kind: f"{app}/_task.html" for app, kinds in APP_KINDS.items() for kind in kinds}
 DEFAULT_TASK_TEMPLATE = "writer/_task.html"
 # Events of one task come from different processes (the web process sends
-# PENDING, a worker the rest), so they can arrive out of order; a page keeps
+# PENDING, a worker the rest), so they can arrive out of order. A page keeps
 # the furthest state it has shown.
 STATE_RANK = {"PENDING": 0, "STARTED": 1, "RETRY": 1, "SUCCESS": 2, "FAILURE": 2}
 

@@ -12,7 +12,7 @@ from .services import submit
 
 
 def pdf_submission_payload(submission):
-    """Return the JSON answer for request_pdfs: the task, the tasks, or the compute job."""
+    """Return the JSON response for request_pdfs: the task, the tasks, or the compute job."""
     if submission["job"] is not None:
         job = submission["job"]
         return {
@@ -41,7 +41,7 @@ class SearchView(PlatformAPIView):
 class PdfView(PlatformAPIView):
     """Process uploaded PDFs (multipart field ``file``, repeated for several).
 
-    One file answers with its task, 2 to 99 with {"tasks": [...]}, and
+    One file returns its task, 2 to 99 return {"tasks": [...]}, and
     COMPUTE_BATCH_THRESHOLD (100) or more with the compute job they became.
     """
 

@@ -30,7 +30,7 @@ def figure_payload(figure):
 
 
 def batch_payload(submission):
-    """Return the JSON answer for request_batch_export: the tasks or the compute job."""
+    """Return the JSON response for request_batch_export: the tasks or the compute job."""
     if submission["job"] is not None:
         job = submission["job"]
         return {
@@ -63,7 +63,7 @@ class FigureDetailView(PlatformAPIView):
 
 
 class FigureExportView(PlatformAPIView):
-    """Export one figure: POST {format: png|svg|pdf}; answered 202 with the task."""
+    """Export one figure: POST {format: png|svg|pdf}; returns 202 with the task."""
 
     def post(self, request, figure_id):
         figure = get_object_or_404(Figure, pk=figure_id, owner=request.user)

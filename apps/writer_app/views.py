@@ -1,4 +1,4 @@
-"""The writer's JSON API: suggestions, drafts and LaTeX compiles, each answered 202 with a task."""
+"""The writer's JSON API: suggestions, drafts and LaTeX compiles, each accepted with 202 and a task."""
 
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
@@ -38,7 +38,7 @@ class GenerateView(PlatformAPIView):
 class CompileView(PlatformAPIView):
     """Compile ``source`` (LaTeX text).
 
-    The task's result holds ``pdf_path`` and ``log_path`` (relative to the
+    The task's result contains ``pdf_path`` and ``log_path`` (relative to the
     user's workspace, under latex/<task_id>/), ``pdf_bytes``, ``log_tail``
     (the log's last 40 lines) and ``pdf_url``, which serves the PDF.
     """

@@ -1,8 +1,8 @@
 """Anthropic's Messages API and OpenAI's Chat Completions API on one local server.
 
 Replies follow the providers' documented shapes: POST /v1/messages needs
-x-api-key and anthropic-version: 2023-06-01 and answers content[].text;
-POST /v1/chat/completions needs Authorization: Bearer and answers
+x-api-key and anthropic-version: 2023-06-01 and returns content[].text;
+POST /v1/chat/completions needs Authorization: Bearer and returns
 choices[0].message.content. Errors use each provider's error object.
 """
 

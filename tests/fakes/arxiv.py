@@ -1,4 +1,4 @@
-"""arXiv's query API: GET /api/query?search_query=...&start=&max_results=, answered as an Atom feed."""
+"""arXiv's query API: GET /api/query?search_query=...&start=&max_results=, returning an Atom feed."""
 
 import re
 from xml.sax.saxutils import escape

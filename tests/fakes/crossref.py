@@ -1,4 +1,4 @@
-"""Crossref's REST API: GET /works/{doi} answers {"status": "ok", "message": work}, or 404 "Resource not found."."""
+"""Crossref's REST API: GET /works/{doi} returns {"status": "ok", "message": work}, or 404 "Resource not found."."""
 
 from urllib.parse import unquote
 

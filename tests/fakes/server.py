@@ -71,7 +71,7 @@ class FakeService:
         self._server.server_close()
 
     def fail(self, status, *, times=1, headers=None):
-        """Answer the next ``times`` requests (all of them when None) with ``status`` in the service's error format."""
+        """Reply to the next ``times`` requests (all of them when None) with ``status`` in the service's error format."""
         reply = self.error_reply(status)
         reply.headers.update(headers or {})
         with self._lock:

@@ -1,4 +1,4 @@
-"""Admission of async work: a spent quota answers 429 before anything is stored or queued,
+"""Admission of async work: a spent quota returns 429 before anything is stored or queued,
 and the platform-wide limit of a task type delays a task without running it twice."""
 
 import pytest

@@ -99,7 +99,7 @@ def test_search_5xx_forever_fails(live_worker, owner_client, settings, fake_serv
 
     assert record.state == "FAILURE"
     assert record.error == (
-        "PubMed E-utilities answered 502 (API rate limit exceeded). Gave up after 3 attempts."
+        "PubMed E-utilities returned HTTP 502 (API rate limit exceeded). Gave up after 3 attempts."
     )
 
 

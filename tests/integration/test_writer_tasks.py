@@ -126,7 +126,7 @@ def test_provider_5xx_forever_fails_with_reason(live_worker, owner_client, setti
     record = wait_for_task(suggest(owner_client))
 
     assert record.state == "FAILURE"
-    assert "Anthropic Messages API answered 529 (overloaded_error: fake overloaded_error)." in record.error
+    assert "Anthropic Messages API returned HTTP 529 (overloaded_error: fake overloaded_error)." in record.error
     assert "Gave up after 3 attempts." in record.error
     assert record.attempts == 3
     assert len(fake_services.ai.requests) == 3
@@ -139,7 +139,7 @@ def test_provider_client_error_fails_at_once(live_worker, owner_client, settings
     record = wait_for_task(suggest(owner_client))
 
     assert record.state == "FAILURE"
-    assert record.error == "Anthropic Messages API answered 400 (invalid_request_error: fake invalid_request_error)."
+    assert record.error == "Anthropic Messages API returned HTTP 400 (invalid_request_error: fake invalid_request_error)."
     assert record.attempts == 1
 
 

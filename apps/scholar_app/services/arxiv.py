@@ -1,4 +1,4 @@
-"""arXiv's query API: GET {ARXIV_BASE_URL}?search_query=...&start=0&max_results=N, answered as Atom XML."""
+"""arXiv's query API: GET {ARXIV_BASE_URL}?search_query=...&start=0&max_results=N, returning Atom XML."""
 
 import re
 from xml.etree import ElementTree
@@ -25,7 +25,7 @@ def build_query(query):
 
 
 def search(query, limit):
-    # arXiv answers a malformed query with 400 and an Atom feed whose one
+    # arXiv responds to a malformed query with 400 and an Atom feed whose one
     # entry describes the error, which parse_feed turns into its message.
     response = send(
         "GET", settings.ARXIV_BASE_URL, service=SERVICE, timeout=settings.SCHOLAR_TIMEOUT, also_accept=(400,),
@@ -33,7 +33,7 @@ def search(query, limit):
     )
     papers = parse_feed(response.content)
     if response.status_code == 400:
-        raise UpstreamError(f"{SERVICE} answered 400 to the query {query!r}.", status_code=400)
+        raise UpstreamError(f"{SERVICE} returned HTTP 400 for the query {query!r}.", status_code=400)
     return papers[:limit]
 
 
@@ -44,7 +44,7 @@ def parse_feed(content):
     try:
         root = ElementTree.fromstring(content)
     except ElementTree.ParseError as exc:
-        raise UpstreamError(f"{SERVICE} answered with XML that does not parse: {exc}.") from None
+        raise UpstreamError(f"{SERVICE} returned XML that does not parse: {exc}.") from None
     return [_entry_paper(entry) for entry in root.findall(f"{ATOM}entry")]
 
 

@@ -81,6 +81,6 @@ def enqueue_many(user, kind, task, inputs):
             kind=kind, retry_after=wait, limit=status["limit"], remaining=status["remaining"],
         )
     # NOTE: a request of the same user running at the same moment can still
-    # spend the quota between the check and the last enqueue; the tasks
+    # spend the quota between the check and the last enqueue. The tasks
     # enqueued before that stay enqueued.
     return [enqueue(user, kind, task, input=task_input) for task_input in inputs]

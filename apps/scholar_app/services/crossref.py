@@ -1,4 +1,4 @@
-"""Crossref's REST API: GET {CROSSREF_BASE_URL}/works/{doi}, answered as JSON."""
+"""Crossref's REST API: GET {CROSSREF_BASE_URL}/works/{doi}, returning JSON."""
 
 import re
 from urllib.parse import quote
@@ -19,7 +19,7 @@ class DoiNotFound(UpstreamError):
 
 def fetch(doi):
     """Return the paper record of ``doi``; raise DoiNotFound for an unknown DOI."""
-    # Crossref asks clients for a contact address in the User-Agent to use
+    # Crossref requests a contact address in the User-Agent to use
     # its "polite" pool.
     agent = f"{USER_AGENT} (mailto:{settings.SCHOLAR_CONTACT_EMAIL})" if settings.SCHOLAR_CONTACT_EMAIL else USER_AGENT
     url = f"{settings.CROSSREF_BASE_URL.rstrip('/')}/works/{quote(doi, safe='')}"
@@ -32,7 +32,7 @@ def fetch(doi):
     try:
         work = response.json()["message"]
     except (ValueError, KeyError, TypeError):
-        raise UpstreamError(f"{SERVICE} answered without a message object for DOI {doi}.") from None
+        raise UpstreamError(f"{SERVICE} returned a response without a message object for DOI {doi}.") from None
     return work_paper(work)
 
 

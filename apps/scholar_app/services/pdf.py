@@ -34,7 +34,7 @@ def looks_like_pdf(head):
 def describe_pdf(path, *, filename=None, max_text_chars=MAX_TEXT_CHARS):
     """Return {"filename", "pages", "metadata", "text", "text_chars", "text_truncated"} for one PDF.
 
-    ``text`` holds at most ``max_text_chars`` characters of the pages' text
+    ``text`` contains at most ``max_text_chars`` characters of the pages' text
     in page order. Raises PdfError for a corrupt or password-protected file.
     """
     filename = filename or Path(path).name

@@ -18,7 +18,7 @@ def search(query, limit):
         return []
     summaries = _get_json("esummary.fcgi", {"id": ",".join(ids)}).get("result")
     if not isinstance(summaries, dict):
-        raise UpstreamError(f"{SERVICE} answered esummary without a result object.")
+        raise UpstreamError(f"{SERVICE} returned an esummary response without a result object.")
     records = [summaries.get(uid) for uid in summaries.get("uids", ids)]
     return [_summary_paper(record) for record in records if isinstance(record, dict) and "error" not in record]
 
@@ -27,7 +27,7 @@ def _search_ids(query, limit):
     body = _get_json("esearch.fcgi", {"term": query, "retmax": limit})
     result = body.get("esearchresult")
     if not isinstance(result, dict):
-        raise UpstreamError(f"{SERVICE} answered esearch without an esearchresult object: {body.get('error', body)}.")
+        raise UpstreamError(f"{SERVICE} returned an esearch response without an esearchresult object: {body.get('error', body)}.")
     if result.get("ERROR"):
         raise UpstreamError(f"{SERVICE} rejected the query: {result['ERROR']}.")
     return [str(uid) for uid in result.get("idlist", [])][:limit]
@@ -44,9 +44,9 @@ def _get_json(endpoint, params):
     try:
         body = response.json()
     except ValueError:
-        raise UpstreamError(f"{SERVICE} answered {endpoint} with a body that is not JSON.") from None
+        raise UpstreamError(f"{SERVICE} returned a {endpoint} body that is not JSON.") from None
     if not isinstance(body, dict):
-        raise UpstreamError(f"{SERVICE} answered {endpoint} with JSON that is not an object.")
+        raise UpstreamError(f"{SERVICE} returned {endpoint} JSON that is not an object.")
     return body
 
 

@@ -42,7 +42,11 @@ def render(spec, path, fmt):
         axes.legend()
     axes.grid(True, alpha=0.3)
     # No creation date in the file, so the same spec gives the same bytes.
-    metadata = {"Date": None} if fmt == "svg" else {"CreationDate": None} if fmt == "pdf" else None
+    metadata = None
+    if fmt == "svg":
+        metadata = {"Date": None}
+    elif fmt == "pdf":
+        metadata = {"CreationDate": None}
     figure.savefig(path, format=fmt, metadata=metadata, bbox_inches="tight")
     return Path(path).stat().st_size
 

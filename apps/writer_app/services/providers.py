@@ -2,7 +2,7 @@
 
 ``complete(provider, prompt)`` sends one user message and returns the reply's
 text. Key, model, base URL and timeout come from the AI_* settings. The
-offline provider has no client here; suggestions.py answers for it.
+offline provider has no client here because suggestions.py handles it.
 """
 
 from django.conf import settings
@@ -59,7 +59,7 @@ def _anthropic(prompt):
     body = _json(response, "anthropic")
     blocks = body.get("content") if isinstance(body, dict) else None
     if not isinstance(blocks, list):
-        raise UpstreamError(f"{SERVICE_NAMES['anthropic']} answered without a content list.")
+        raise UpstreamError(f"{SERVICE_NAMES['anthropic']} returned a response without a content list.")
     text = "".join(block.get("text", "") for block in blocks if isinstance(block, dict) and block.get("type") == "text")
     return {"text": text.strip(), "model": body.get("model") or model}
 
@@ -82,7 +82,7 @@ def _openai(prompt):
     try:
         text = body["choices"][0]["message"]["content"] or ""
     except (KeyError, IndexError, TypeError):
-        raise UpstreamError(f"{SERVICE_NAMES['openai']} answered without choices[0].message.content.") from None
+        raise UpstreamError(f"{SERVICE_NAMES['openai']} returned a response without choices[0].message.content.") from None
     return {"text": text.strip(), "model": body.get("model") or model}
 
 
@@ -90,4 +90,4 @@ def _json(response, provider):
     try:
         return response.json()
     except ValueError:
-        raise UpstreamError(f"{SERVICE_NAMES[provider]} answered with a body that is not JSON.") from None
+        raise UpstreamError(f"{SERVICE_NAMES[provider]} returned a body that is not JSON.") from None

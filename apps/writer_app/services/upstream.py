@@ -1,7 +1,7 @@
 """Calls to external HTTP APIs (AI providers, arXiv, PubMed, Crossref).
 
 Services send requests through ``send`` and get back a 2xx response or one of
-two errors: ``UpstreamRetryable`` for answers worth trying again later (429,
+two errors: ``UpstreamRetryable`` for responses worth retrying later (429,
 5xx, timeouts, refused connections), carrying the server's Retry-After, and
 ``UpstreamError`` for everything else. Tasks wrap their service call in
 ``upstream_retries``, which turns a retryable error into a Celery retry with
@@ -44,7 +44,7 @@ class TaskTimedOut(Exception):
 
 
 def parse_retry_after(value, *, now=None):
-    """Return the wait in seconds that a Retry-After header asks for, or None.
+    """Return the wait in seconds that a Retry-After header requests, or None.
 
     The header is either a number of seconds or an HTTP date (RFC 9110,
     section 10.2.3). A date in the past means no wait.
@@ -93,14 +93,14 @@ def send(method, url, *, service, timeout, also_accept=(), **kwargs):
         with httpx.Client(timeout=timeout, follow_redirects=True) as client:
             response = client.request(method, url, headers=headers, **kwargs)
     except httpx.TimeoutException:
-        raise UpstreamRetryable(f"{service} did not answer within {timeout:g} s.") from None
+        raise UpstreamRetryable(f"{service} did not respond within {timeout:g} s.") from None
     except httpx.TransportError as exc:
         raise UpstreamRetryable(f"{service} could not be reached: {exc}.") from None
 
     if response.is_success or response.status_code in also_accept:
         return response
     reason = describe_error(response)
-    message = f"{service} answered {response.status_code} ({reason})."
+    message = f"{service} returned HTTP {response.status_code} ({reason})."
     if response.status_code == 429 or response.status_code >= 500:
         wait = parse_retry_after(response.headers.get("Retry-After"))
         raise UpstreamRetryable(message, retry_after=wait, status_code=response.status_code)

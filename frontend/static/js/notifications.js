@@ -1,6 +1,6 @@
 // Live results of the writer, scholar and vis pages, fed by /ws/notifications/.
-// htmx swaps the pushed fragments; this file keeps the connection badge, asks
-// for a fresh snapshot when an event was lost, reconnects after a clean
+// htmx swaps the pushed fragments; this file keeps the connection badge, requests
+// a fresh snapshot when an event was lost, reconnects after a clean
 // server close and clears file inputs after an accepted upload.
 (function () {
   "use strict";
