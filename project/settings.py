@@ -343,7 +343,7 @@ SCHOLAR_CONTACT_EMAIL = env_str("SCHOLAR_CONTACT_EMAIL", "")
 NCBI_API_KEY = env_str("NCBI_API_KEY", "")
 SCHOLAR_TIMEOUT = env_float("SCHOLAR_TIMEOUT", 20.0, minimum=1.0)
 
-# Retries of external APIs that answer 429 or 5xx or cannot be reached: the
+# Retries of external APIs that return 429 or 5xx or cannot be reached: the
 # wait is their Retry-After when given, else EXTERNAL_RETRY_BASE_DELAY
 # doubled per retry, and never more than EXTERNAL_RETRY_MAX_DELAY seconds.
 EXTERNAL_MAX_RETRIES = env_int("EXTERNAL_MAX_RETRIES", 3, minimum=0, maximum=20)
