@@ -332,7 +332,7 @@ if AI_PROVIDER != "offline" and not AI_API_KEY:
 
 # Paper search: "offline" searches the data set shipped in apps/scholar_app;
 # "arxiv" and "pubmed" call those services. Metadata by DOI: "offline" looks
-# the DOI up in the same data set, "crossref" asks Crossref.
+# the DOI up in the same data set, "crossref" queries Crossref.
 SCHOLAR_PROVIDER = env_choice("SCHOLAR_PROVIDER", "offline", {"offline", "arxiv", "pubmed"})
 METADATA_PROVIDER = env_choice("METADATA_PROVIDER", "offline", {"offline", "crossref"})
 ARXIV_BASE_URL = env_str("ARXIV_BASE_URL", "http://export.arxiv.org/api/query")
