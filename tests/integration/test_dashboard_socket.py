@@ -122,3 +122,26 @@ async def test_socket_rejects_foreign_origin(owner):
     communicator, connected, _ = await connect(owner, headers=headers)
 
     assert not connected
+
+
+@pytest.mark.asyncio
+async def test_socket_shows_stale_scheduler_banner(owner):
+    from apps.code_app.services.scheduler_status import set_scheduler_status
+
+    await database_sync_to_async(Job.objects.create)(
+        owner=owner, backend="local", name="waiting", partition="normal", cpus=1, memory_gb=1,
+        time_limit_minutes=5, script_path="a.py", scheduler_job_id="9",
+    )
+    communicator, connected, _ = await connect(owner)
+    assert connected
+    await communicator.receive_from(timeout=5)
+
+    await database_sync_to_async(set_scheduler_status)(stale=True, error="squeue timed out")
+    stale = await communicator.receive_from(timeout=5)
+    await database_sync_to_async(set_scheduler_status)(stale=False)
+    current = await communicator.receive_from(timeout=5)
+
+    assert 'id="scheduler-status" hx-swap-oob="true" data-stale="true"' in stale
+    assert "job states may be out of date" in stale
+    assert 'data-stale="false"' in current
+    await communicator.disconnect()
