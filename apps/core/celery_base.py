@@ -30,6 +30,10 @@ class RecordedTask(Task):
     abstract = True
     acks_late = True
     reject_on_worker_lost = True
+    # Celery's retry(max_retries=None) means "the task's default", not "no
+    # limit", so waits for the platform-wide limit would stop after the
+    # default 3. Tasks that retry a provider count their own attempts.
+    max_retries = None
 
     def __call__(self, record_id, *args, **kwargs):
         record = TaskRecord.objects.filter(pk=record_id).first()

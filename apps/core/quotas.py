@@ -15,7 +15,9 @@ from .redis import get_redis, redis_key
 logger = logging.getLogger(__name__)
 
 # Rate limits shown to users; "anon" is per IP address and not a user's quota.
-USER_RATE_KINDS = ("ai_suggest", "ai_generate", "paper_search", "pdf_process", "api")
+USER_RATE_KINDS = (
+    "ai_suggest", "ai_generate", "latex_compile", "paper_search", "pdf_process", "metadata", "figure_export", "api",
+)
 # At most one push of the API quota per user per interval, so a burst of API
 # requests costs one event rather than one per request.
 PUSH_INTERVAL = 1.0
