@@ -21,6 +21,8 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 
+from .exceptions import PlatformError
+
 logger = logging.getLogger(__name__)
 
 WINDOWS = {"24h": timedelta(hours=24), "7d": timedelta(days=7)}
@@ -131,12 +133,17 @@ def scheduler_fairshare(backend):
     """Return {user_id: factor} from the backend's optional ``fairshare()``, or None.
 
     The backend's keys are usernames or Slurm accounts named ``u_<user id>``;
-    keys that match neither are skipped.
+    keys that match neither are skipped. When the scheduler cannot be reached,
+    this returns None, so the platform's own figures are shown.
     """
     method = getattr(backend, "fairshare", None)
     if method is None:
         return None
-    raw = method()
+    try:
+        raw = method()
+    except PlatformError as exc:
+        logger.warning("reading fair-share factors from the %s scheduler failed; computing them here: %s", backend.name, exc)
+        return None
     if raw is None:
         return None
     ids_by_name = dict(get_user_model().objects.filter(username__in=list(raw)).values_list("username", "pk"))

@@ -6,6 +6,7 @@ from datetime import timezone as dt_timezone
 import pytest
 
 from apps.core import charts, fairness
+from apps.core.exceptions import SchedulerUnavailable
 
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=dt_timezone.utc)
 HOUR = timedelta(hours=1)
@@ -127,6 +128,17 @@ def test_scheduler_factors_mapped_to_users(owner, other_user):
     backend = ReportingBackend({f"u_{owner.pk}": 0.25, "bob": 0.5, "u_unknown": 0.1, "ghost": 0.9})
 
     assert fairness.scheduler_fairshare(backend) == {owner.pk: 0.25, other_user.pk: 0.5}
+
+
+class UnreachableBackend:
+    name = "slurm"
+
+    def fairshare(self):
+        raise SchedulerUnavailable("sshare timed out after 30 s.")
+
+
+def test_unreachable_scheduler_falls_back():
+    assert fairness.scheduler_fairshare(UnreachableBackend()) is None
 
 
 def test_backend_without_factors_falls_back():
