@@ -1,13 +1,16 @@
 """The scholar's JSON API: paper search, PDF processing and metadata by DOI."""
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from apps.core.api import PlatformAPIView
 from apps.core.dispatch import task_payload
+from apps.writer_app import openapi as writer_openapi
 from apps.writer_app.views import accepted
 
+from . import openapi
 from .services import submit
 
 
@@ -34,6 +37,12 @@ def pdf_submission_payload(submission):
 class SearchView(PlatformAPIView):
     """Search papers: ``query``, optional ``source`` (offline, arxiv, pubmed) and ``limit`` (1-50)."""
 
+    @extend_schema(
+        summary="Search papers",
+        request=openapi.PaperSearchSerializer,
+        responses={202: writer_openapi.TASK_ACCEPTED, **writer_openapi.TASK_ERRORS},
+        parameters=[writer_openapi.RETRY_AFTER],
+    )
     def post(self, request):
         return accepted(submit.request_search(request.user, request.data))
 
@@ -47,6 +56,12 @@ class PdfView(PlatformAPIView):
 
     parser_classes = [MultiPartParser]
 
+    @extend_schema(
+        summary="Process uploaded PDFs",
+        request=openapi.PdfUploadSerializer,
+        responses={202: openapi.PDF_ACCEPTED, **openapi.PDF_ERRORS},
+        parameters=[openapi.BATCH_RETRY_AFTER],
+    )
     def post(self, request):
         submission = submit.request_pdfs(request.user, request.FILES.getlist("file"))
         return Response(pdf_submission_payload(submission), status=status.HTTP_202_ACCEPTED)
@@ -55,5 +70,11 @@ class PdfView(PlatformAPIView):
 class MetadataView(PlatformAPIView):
     """Look a paper up by ``doi``."""
 
+    @extend_schema(
+        summary="Look up a paper's metadata by DOI",
+        request=openapi.MetadataLookupSerializer,
+        responses={202: writer_openapi.TASK_ACCEPTED, **writer_openapi.TASK_ERRORS},
+        parameters=[writer_openapi.RETRY_AFTER],
+    )
     def post(self, request):
         return accepted(submit.request_metadata(request.user, request.data))

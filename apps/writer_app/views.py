@@ -2,6 +2,7 @@
 
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
 
@@ -10,6 +11,7 @@ from apps.core.api import PlatformAPIView
 from apps.core.dispatch import task_payload
 from apps.core.models import TaskRecord, TaskState
 
+from . import openapi
 from .services import submit
 
 
@@ -26,11 +28,31 @@ def workspace_file(record, path):
 
 
 class SuggestView(PlatformAPIView):
+    @extend_schema(
+        summary="Suggest improvements to a text",
+        description=(
+            "Enqueues suggestions for the text and spends one unit of the ai_suggest quota. "
+            "The task's result contains provider, label, section and suggestions (a list of sentences)."
+        ),
+        request=openapi.SuggestionSerializer,
+        responses={202: openapi.TASK_ACCEPTED, **openapi.TASK_ERRORS},
+        parameters=[openapi.RETRY_AFTER],
+    )
     def post(self, request):
         return accepted(submit.request_suggestion(request.user, request.data))
 
 
 class GenerateView(PlatformAPIView):
+    @extend_schema(
+        summary="Draft a text from a prompt",
+        description=(
+            "Enqueues a draft written for the prompt and spends one unit of the ai_generate quota. "
+            "The task's result contains provider, label and text."
+        ),
+        request=openapi.DraftSerializer,
+        responses={202: openapi.TASK_ACCEPTED, **openapi.TASK_ERRORS},
+        parameters=[openapi.RETRY_AFTER],
+    )
     def post(self, request):
         return accepted(submit.request_generation(request.user, request.data))
 
@@ -43,6 +65,12 @@ class CompileView(PlatformAPIView):
     (the log's last 40 lines) and ``pdf_url``, which serves the PDF.
     """
 
+    @extend_schema(
+        summary="Compile a LaTeX document",
+        request=openapi.LatexCompileSerializer,
+        responses={202: openapi.TASK_ACCEPTED, **openapi.TASK_ERRORS},
+        parameters=[openapi.RETRY_AFTER],
+    )
     def post(self, request):
         return accepted(submit.request_compile(request.user, request.data))
 
@@ -50,6 +78,11 @@ class CompileView(PlatformAPIView):
 class CompiledPdfView(PlatformAPIView):
     """The PDF of one successful compile of the user's."""
 
+    @extend_schema(
+        summary="Download a compiled PDF",
+        responses=openapi.COMPILED_PDF_RESPONSES,
+        parameters=[openapi.RETRY_AFTER],
+    )
     def get(self, request, task_id):
         record = get_object_or_404(
             TaskRecord, task_id=task_id, owner=request.user, kind="latex_compile", state=TaskState.SUCCESS
