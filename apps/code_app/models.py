@@ -63,6 +63,10 @@ class Job(models.Model):
     state = models.CharField(max_length=16, choices=JobState.choices, default=JobState.PENDING)
     pending_reason = models.CharField(max_length=64, blank=True)
     queue_position = models.PositiveIntegerField(null=True, blank=True)
+    # Slurm's priority of a waiting job and its fair-share part (sprio), refreshed
+    # with the fair-share factors; empty on the local scheduler.
+    priority = models.IntegerField(null=True, blank=True)
+    fairshare_priority = models.IntegerField(null=True, blank=True)
     exit_code = models.IntegerField(null=True, blank=True)
     exit_signal = models.IntegerField(null=True, blank=True)
     cancel_requested = models.BooleanField(default=False)

@@ -33,7 +33,7 @@ def wrapped_bin(tmp_path, settings):
     """A SLURM_BIN_DIR whose commands are the real ones, except those a test replaces."""
     folder = tmp_path / "slurm-bin"
     folder.mkdir()
-    for name in ("sbatch", "squeue", "sacct", "scancel", "sacctmgr", "sshare"):
+    for name in ("sbatch", "squeue", "sacct", "scancel", "sacctmgr", "sshare", "sprio", "scontrol"):
         os.symlink(shutil.which(name), folder / name)
     settings.SLURM_BIN_DIR = str(folder)
     return folder

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 
 from apps.code_app.models import Job
 from apps.code_app.schedulers.base import get_backend
+from apps.code_app.services.fairshare import refresh_fairshare
 from apps.code_app.services.submission import submit_job
 from apps.core import fairness
 from apps.core.exceptions import JobLimitExceeded
@@ -90,6 +91,9 @@ def test_eleventh_job_waits_with_slurm_reason_and_twenty_first_is_rejected(owner
     assert Job.objects.filter(pk__in=ids, state="PENDING").count() == 10
     positions = sorted(Job.objects.filter(pk__in=ids, state="PENDING").values_list("queue_position", flat=True))
     assert positions == list(range(1, 11))
+    refresh_fairshare(get_backend())
+    figures = Job.objects.filter(pk__in=ids, state="PENDING").values_list("priority", "fairshare_priority")
+    assert all(priority is not None and part is not None and part <= priority for priority, part in figures)
 
 
 def test_slurm_itself_rejects_the_twenty_first_submission(owner, owner_client):
@@ -157,3 +161,25 @@ def test_fair_share_drops_for_the_heavier_user(owner, other_user, owner_client):
     assert factors[f"u_{owner.pk}"] < factors[f"u_{other_user.pk}"]
     figures = fairness.scheduler_fairshare(get_backend())
     assert figures[owner.pk] == factors[f"u_{owner.pk}"]
+
+
+def test_sync_accounts_sets_caps_in_slurm(owner):
+    import io
+    import subprocess
+
+    from django.core.management import call_command
+
+    from apps.core.models import QuotaOverride
+
+    QuotaOverride.objects.create(user=owner, kind="max_running", limit="3")
+    out = io.StringIO()
+
+    call_command("sync_slurm_accounts", "--user", owner.username, stdout=out)
+
+    assert out.getvalue().strip() == f"{owner.username}: u_{owner.pk} MaxJobs=3 MaxSubmitJobs=20"
+    shown = subprocess.run(
+        ["sacctmgr", "--noheader", "--parsable2", "show", "associations", "where", f"account=u_{owner.pk}",
+         "format=Account,MaxJobs,MaxSubmit"],
+        capture_output=True, text=True, timeout=30, check=True,
+    ).stdout.split()
+    assert f"u_{owner.pk}|3|20" in shown

@@ -35,6 +35,20 @@ def wait_for(predicate, timeout):
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def current_cluster_env():
+    """Return the SLURM_ENV of the running cluster.
+
+    cluster.sh reads SLURM_ENV (dev or ci), and each environment keeps its own
+    controller state, so a restart must use the running cluster's, which is
+    named after it.
+    """
+    config = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True, timeout=20).stdout
+    for line in config.splitlines():
+        if line.startswith("ClusterName"):
+            return line.split("=", 1)[1].strip()
+    return os.environ.get("SLURM_ENV", "dev")
+
+
 def controller_answers():
     return subprocess.run(["scontrol", "ping"], capture_output=True, timeout=20).returncode == 0
 
@@ -59,14 +73,15 @@ def poller(settings):
 
 @pytest.fixture
 def restart_controller_afterwards():
-    yield
+    cluster_env = {**os.environ}
+    yield cluster_env
     if not controller_answers():
         subprocess.run(["bash", str(ROOT / "deployment/slurm/cluster.sh"), "up"], check=True, timeout=300,
-                       capture_output=True)
+                       capture_output=True, env=cluster_env)
 
 
-@pytest.mark.usefixtures("restart_controller_afterwards")
-def test_controller_outage_marks_stale_and_catches_up(owner, poller):
+def test_controller_outage_marks_stale_and_catches_up(owner, poller, restart_controller_afterwards):
+    restart_controller_afterwards["SLURM_ENV"] = current_cluster_env()
     job = submit_job(owner, {"script": "#!/bin/bash\nsleep 6\n"})
     wait_for(lambda: Job.objects.get(pk=job.pk).state == "RUNNING", 60)
 
@@ -79,7 +94,7 @@ def test_controller_outage_marks_stale_and_catches_up(owner, poller):
     assert get_scheduler_status()["stale"]
 
     subprocess.run(["bash", str(ROOT / "deployment/slurm/cluster.sh"), "up"], check=True, timeout=300,
-                   capture_output=True)
+                   capture_output=True, env=restart_controller_afterwards)
 
     wait_for(lambda: Job.objects.get(pk=job.pk).state == "COMPLETED", 90)
     wait_for(lambda: not get_scheduler_status()["stale"], 30)

@@ -32,10 +32,12 @@ from .slurm_commands import SlurmCommandError, SlurmTimeout, run_slurm
 from .slurm_parse import (
     SACCT_ARGS,
     SQUEUE_ARGS,
+    SPRIO_ARGS,
     SSHARE_ARGS,
     is_terminal_state,
     parse_sacct,
     parse_squeue,
+    parse_sprio,
     parse_sshare,
 )
 
@@ -88,6 +90,7 @@ class SlurmScheduler(SchedulerBackend):
     def __init__(self):
         self._ensured_accounts = {}
         self._ended_without_record = {}
+        self._cluster_name = None
         self._lock = threading.Lock()
 
     # --- accounts ------------------------------------------------------------
@@ -105,23 +108,37 @@ class SlurmScheduler(SchedulerBackend):
             if self._ensured_accounts.get(account) == wanted:
                 return account
         unix_user = self.submit_user()
+        # One slurmdbd can serve several clusters; associations are per cluster.
+        cluster = f"cluster={self.cluster_name()}"
         current = run_slurm(
             ["sacctmgr", "--noheader", "--parsable2", "show", "associations", "where",
-             f"account={account}", f"user={unix_user}", "format=Account,User,MaxJobs,MaxSubmit"]
+             f"account={account}", f"user={unix_user}", cluster, "format=Account,User,MaxJobs,MaxSubmit"]
         ).strip()
         limits = [f"MaxJobs={wanted[0]}", f"MaxSubmitJobs={wanted[1]}"]
         if not current:
-            self._sacctmgr_add(["account", account, f"parent={settings.SLURM_PARENT_ACCOUNT}",
+            self._sacctmgr_add(["account", account, f"parent={settings.SLURM_PARENT_ACCOUNT}", cluster,
                                 "fairshare=1", f"Description=platform user {int(user_id)}"])
-            self._sacctmgr_add(["user", unix_user, f"account={account}", "fairshare=1", *limits])
+            self._sacctmgr_add(["user", unix_user, f"account={account}", cluster, "fairshare=1", *limits])
             logger.info("created Slurm account %s for user %s with %s", account, user_id, " ".join(limits))
         elif current.split("|")[2:4] != [str(wanted[0]), str(wanted[1])]:
             run_slurm(["sacctmgr", "-i", "modify", "user", "where", f"name={unix_user}",
-                       f"account={account}", "set", *limits])
+                       f"account={account}", cluster, "set", *limits])
             logger.info("updated Slurm account %s of user %s to %s", account, user_id, " ".join(limits))
         with self._lock:
             self._ensured_accounts[account] = wanted
         return account
+
+    def cluster_name(self):
+        """Return the ClusterName of the controller this host talks to (read once)."""
+        if self._cluster_name is None:
+            for line in run_slurm(["scontrol", "show", "config"]).splitlines():
+                key, _, value = line.partition("=")
+                if key.strip() == "ClusterName":
+                    self._cluster_name = value.strip()
+                    break
+            else:
+                raise SchedulerUnavailable("scontrol show config printed no ClusterName; check the Slurm setup.")
+        return self._cluster_name
 
     def _sacctmgr_add(self, arguments):
         try:
@@ -301,6 +318,13 @@ class SlurmScheduler(SchedulerBackend):
             status.scheduler_job_id: status
             for status in parse_sacct(output)
             if status.scheduler_job_id in wanted and status.state != "PENDING"
+        }
+
+    def priorities(self):
+        """Return {Slurm job id: (priority, fair-share part)} of every pending job, from sprio."""
+        return {
+            row.scheduler_job_id: (round(row.priority), round(row.fair_share))
+            for row in parse_sprio(run_slurm(SPRIO_ARGS))
         }
 
     def fairshare(self):

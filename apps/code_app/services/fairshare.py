@@ -9,7 +9,7 @@ from redis.exceptions import RedisError
 from apps.core import events, fairness
 from apps.core.redis import get_redis, redis_key
 
-from ..models import Job
+from ..models import Job, JobState
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,27 @@ def refresh_fairshare(backend):
         client.hset(_key(), mapping=changed)
     for user_id, factor in changed.items():
         events.publish_to_user(user_id, events.QUOTA_CHANGED, {"fairshare": factor})
+    refresh_priorities(backend)
     return factors
+
+
+def refresh_priorities(backend):
+    """Store each waiting job's priority and its fair-share part, where the backend reports them."""
+    from .poller import publish_job
+
+    if not hasattr(backend, "priorities"):
+        return
+    waiting = list(Job.objects.filter(backend=backend.name, state=JobState.PENDING).exclude(scheduler_job_id=""))
+    if not waiting:
+        return
+    figures = backend.priorities()
+    for job in waiting:
+        priority, fairshare_part = figures.get(job.scheduler_job_id, (None, None))
+        if (job.priority, job.fairshare_priority) == (priority, fairshare_part):
+            continue
+        job.priority, job.fairshare_priority = priority, fairshare_part
+        job.save(update_fields=["priority", "fairshare_priority", "updated_at"])
+        publish_job(job)
 
 
 def fairshare_of(user_id):
