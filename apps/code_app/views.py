@@ -28,6 +28,8 @@ def owned_job(request, job_id):
 
 
 class JobSubmitView(PlatformAPIView):
+    """Submit a job from a script in the workspace, an upload or the script text."""
+
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
@@ -46,12 +48,16 @@ class JobSubmitView(PlatformAPIView):
 
 
 class JobStatusView(PlatformAPIView):
+    """One of the user's jobs, with its state, pending reason and exit code."""
+
     @extend_schema(summary="Get one job", responses={200: JobSerializer, 404: NOT_FOUND, **COMMON_ERRORS})
     def get(self, request, job_id):
         return Response(JobSerializer(owned_job(request, job_id)).data)
 
 
 class JobCancelView(PlatformAPIView):
+    """Ask the scheduler to cancel one of the user's jobs; the final state follows."""
+
     @extend_schema(
         summary="Cancel a job",
         description="Requests cancellation; the final state (CANCELLED) follows through the poller.",
@@ -66,6 +72,8 @@ class JobCancelView(PlatformAPIView):
 
 
 class JobOutputView(PlatformAPIView):
+    """The last lines of a job's stdout and stderr."""
+
     @extend_schema(
         summary="Read the end of a job's output",
         parameters=[
@@ -90,6 +98,8 @@ class JobOutputView(PlatformAPIView):
 
 
 class JobListView(PlatformAPIView):
+    """The user's jobs, newest first, optionally filtered by state."""
+
     @extend_schema(
         summary="List your jobs",
         parameters=[OpenApiParameter("state", OpenApiTypes.STR, description="Only jobs in this state, such as RUNNING.")],
@@ -104,6 +114,8 @@ class JobListView(PlatformAPIView):
 
 
 class QueueSummaryView(PlatformAPIView):
+    """Pending and running jobs per partition, the user's use of the caps and their waiting jobs."""
+
     @extend_schema(summary="Summarise the queue", responses={200: openapi.QueueSummarySerializer, **COMMON_ERRORS})
     def get(self, request):
         active = list(

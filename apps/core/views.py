@@ -18,6 +18,8 @@ class QuotaView(PlatformAPIView):
 
 
 class TaskStatusView(PlatformAPIView):
+    """One of the user's background tasks: its state, result or error."""
+
     @extend_schema(summary="Get an async task", responses={200: TaskSerializer, 404: NOT_FOUND, **COMMON_ERRORS})
     def get(self, request, task_id):
         # 404 rather than 403 for other users' tasks, so ids do not leak.

@@ -144,7 +144,7 @@ class SlurmScheduler(SchedulerBackend):
         try:
             run_slurm(["sacctmgr", "-i", "add", *arguments])
         except SlurmCommandError as error:
-            # Another process created it first: sacctmgr says so and exits 1.
+            # Another process created it first: sacctmgr reports "Nothing new added" and exits 1.
             if "Nothing new added" not in error.stdout + error.stderr:
                 raise
 
