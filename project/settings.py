@@ -180,6 +180,8 @@ WORKSPACE_ROOT = Path(env_str("WORKSPACE_ROOT", str(VAR_DIR / "workspaces")))
 SLURM_PUSH = env_bool("SLURM_PUSH", False)
 POLLER_INTERVAL = env_float("POLLER_INTERVAL", 15.0 if SLURM_PUSH else 1.0, minimum=0.1)
 # Jobs that the local scheduler runs at once on this host, all users together.
+# The local scheduler's own files (runner pids, final states), outside the workspaces.
+LOCAL_SCHEDULER_STATE_DIR = Path(env_str("LOCAL_SCHEDULER_STATE_DIR", str(VAR_DIR / "local-scheduler")))
 LOCAL_SCHEDULER_SLOTS = env_int("LOCAL_SCHEDULER_SLOTS", 4, minimum=1)
 # Seconds between SIGTERM and SIGKILL when a job is cancelled or times out.
 LOCAL_SCHEDULER_KILL_WAIT = env_float("LOCAL_SCHEDULER_KILL_WAIT", 5.0, minimum=0.0)
@@ -242,13 +244,17 @@ RATE_LIMITS = {
     "anon": _rate_limit("anon", "Anonymous requests per IP", "100/day"),
 }
 
-# Celery's own rate_limit holds per worker process only, so the same limits
-# are also enforced for all workers together through the Redis limiter.
+# Per task type, for all users together: a cap that protects a paid external
+# API or a shared service. It is set well above one user's own rate, so that
+# one user using all of their quota does not hold back the others; per-user
+# fairness comes from RATE_LIMITS. Celery's own rate_limit holds per worker
+# process only, so the same limits are also enforced for all workers
+# together through the Redis limiter.
 TASK_RATE_LIMITS = {
-    "apps.writer_app.tasks.ai_suggest": env_str("TASK_RATE_LIMIT_AI_SUGGEST", "10/m"),
-    "apps.writer_app.tasks.ai_generate": env_str("TASK_RATE_LIMIT_AI_GENERATE", "5/m"),
-    "apps.scholar_app.tasks.search_papers": env_str("TASK_RATE_LIMIT_SEARCH_PAPERS", "30/m"),
-    "apps.scholar_app.tasks.process_pdf": env_str("TASK_RATE_LIMIT_PROCESS_PDF", "20/m"),
+    "apps.writer_app.tasks.ai_suggest": env_str("TASK_RATE_LIMIT_AI_SUGGEST", "120/m"),
+    "apps.writer_app.tasks.ai_generate": env_str("TASK_RATE_LIMIT_AI_GENERATE", "60/m"),
+    "apps.scholar_app.tasks.search_papers": env_str("TASK_RATE_LIMIT_SEARCH_PAPERS", "300/m"),
+    "apps.scholar_app.tasks.process_pdf": env_str("TASK_RATE_LIMIT_PROCESS_PDF", "200/m"),
 }
 for _task_name, _rate in TASK_RATE_LIMITS.items():
     try:
@@ -264,6 +270,13 @@ CELERY_TASK_ROUTES.update(
         "apps.vis_app.tasks.*": {"queue": "vis_queue"},
     }
 )
+
+# Sign-in attempts per client IP address, to slow down password guessing.
+LOGIN_RATE_LIMIT = env_str("LOGIN_RATE_LIMIT", "10/min")
+try:
+    RateLimitPolicy.parse(LOGIN_RATE_LIMIT)
+except ValueError as exc:
+    raise ImproperlyConfigured(f"Environment variable LOGIN_RATE_LIMIT: {exc}") from None
 
 # Client IPs come from X-Forwarded-For only through this many trusted proxies
 # in front of Daphne; 0 means the socket's peer address is the client.

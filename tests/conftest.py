@@ -13,6 +13,7 @@ from apps.code_app.services.poller import poll_once
 def isolated_workspaces(settings, tmp_path):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.WORKSPACE_ROOT = tmp_path / "workspaces"
+    settings.LOCAL_SCHEDULER_STATE_DIR = tmp_path / "local-scheduler"
     scheduler_base._backends.clear()
     yield settings.WORKSPACE_ROOT
     scheduler_base._backends.clear()

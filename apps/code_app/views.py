@@ -12,12 +12,13 @@ from apps.core.openapi import COMMON_ERRORS, INVALID_FIELD, NOT_FOUND
 
 from . import openapi
 
-from .models import Job
+from .models import Job, JobState
 from .schedulers.base import get_backend
 from .serializers import JobSerializer
 from .services import output as job_output
+from .services.jobspec import shown
 from .services.submission import cancel_job, submit_job
-from .services.workspace import job_output_dir
+from .services.workspace import job_output_dir, resolve_inside, user_workspace
 
 OUTPUT_STREAMS = ("stdout", "stderr")
 
@@ -89,9 +90,12 @@ class JobOutputView(PlatformAPIView):
             raise InvalidJobSpec({"lines": f"lines must be a whole number from 1 to {maximum}; got {raw_lines!r}."})
         lines = int(raw_lines)
         folder = job_output_dir(job)
+        workspace = user_workspace(job.owner_id)
         body = {"job_id": job.pk, "state": job.state, "lines": lines}
         for stream in OUTPUT_STREAMS:
-            text, truncated = job_output.tail_lines(folder / f"{stream}.txt", lines)
+            # A job may replace its output file with a link; never follow one out of the workspace.
+            path = resolve_inside(workspace, (folder / f"{stream}.txt").relative_to(workspace))
+            text, truncated = job_output.tail_lines(path, lines) if path else ("", False)
             body[stream] = text
             body[f"{stream}_truncated"] = truncated
         return Response(body)
@@ -109,6 +113,9 @@ class JobListView(PlatformAPIView):
         jobs = Job.objects.for_owner(request.user)
         state = request.query_params.get("state")
         if state:
+            if state.upper() not in JobState.values:
+                choices = ", ".join(JobState.values)
+                raise InvalidJobSpec({"state": f"state must be one of {choices}; got {shown(state)}."})
             jobs = jobs.filter(state=state.upper())
         return Response({"jobs": JobSerializer(jobs[:200], many=True).data})
 

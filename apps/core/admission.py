@@ -25,4 +25,4 @@ def resume(kind):
 def check_not_paused(kind):
     if get_redis().sismember(_paused_key(), kind):
         label = settings.RATE_LIMITS.get(kind, {}).get("label", kind)
-        raise AdmissionPaused(f"{label} are paused by the platform admins; try again later.")
+        raise AdmissionPaused(f"{label}: new requests are paused by the platform admins; try again later.")

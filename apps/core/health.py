@@ -17,6 +17,8 @@ from django.conf import settings
 from django.db import connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET
 from redis.exceptions import RedisError
 
 from .redis import get_redis, redis_key
@@ -195,6 +197,8 @@ def check_all():
 
 
 @never_cache
+@csrf_exempt
+@require_GET
 def healthz(request):
     """Report each component as JSON: 200 when all are healthy, else 503."""
     report = check_all()

@@ -7,6 +7,8 @@ from django.db import models
 from .ratelimit import RateLimitPolicy
 
 JOB_CAP_KINDS = {"max_running": "Running jobs", "max_submitted": "Submitted jobs"}
+# Far above any sensible cap, and within Slurm's 32-bit association limits.
+MAX_JOB_CAP = 100_000
 
 
 def quota_kind_choices():
@@ -37,8 +39,8 @@ class QuotaOverride(models.Model):
 
     def clean(self):
         if self.kind in JOB_CAP_KINDS:
-            if not self.limit.isdigit() or int(self.limit) < 1:
-                raise ValidationError({"limit": "A job cap must be a whole number of at least 1."})
+            if not self.limit.isdigit() or not 1 <= int(self.limit) <= MAX_JOB_CAP:
+                raise ValidationError({"limit": f"A job cap must be a whole number from 1 to {MAX_JOB_CAP}."})
             if self.burst is not None:
                 raise ValidationError({"burst": "Job caps have no burst; leave it empty."})
             return

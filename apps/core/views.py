@@ -3,6 +3,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from .api import PlatformAPIView
+from .throttles import AnonRateThrottle
 from .dispatch import task_payload
 from .models import TaskRecord
 from .openapi import COMMON_ERRORS, NOT_FOUND, QuotaStatusSerializer, TaskSerializer
@@ -11,6 +12,10 @@ from .quotas import get_user_quota_status
 
 class QuotaView(PlatformAPIView):
     """The user's remaining quotas; reading them spends none."""
+
+    # Not counted against the API quota, so a user who spent it can still
+    # see when it refills; anonymous callers stay limited per IP address.
+    throttle_classes = [AnonRateThrottle]
 
     @extend_schema(summary="Read your remaining quotas", responses={200: QuotaStatusSerializer, **COMMON_ERRORS})
     def get(self, request):

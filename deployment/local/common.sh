@@ -75,8 +75,10 @@ ensure_redis() {
     port=$(free_port)
     dir="$VAR_DIR/redis"
     mkdir -p "$dir"
-    setsid redis-server --bind 127.0.0.1 --port "$port" --save "" --appendonly no \
-        --dir "$dir" --logfile "$PWD/$dir/redis.log" </dev/null >/dev/null 2>&1 &
+    # By default saved to var/redis/dump.rdb on stop and every minute, so rate
+    # limits, admission pauses and unread job events survive a restart.
+    setsid redis-server --bind 127.0.0.1 --port "$port" --save "${PRIVATE_REDIS_SAVE-60 1}" --appendonly no \
+        --dir "$dir" --dbfilename dump.rdb --logfile "$PWD/$dir/redis.log" </dev/null >/dev/null 2>&1 &
     PRIVATE_REDIS_PID=$!
     export REDIS_URL="redis://127.0.0.1:$port/0"
     for _ in $(seq 100); do

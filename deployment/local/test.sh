@@ -46,7 +46,8 @@ ensure_latex() {
 }
 
 ensure_venv
-ensure_redis
+# Test keys need no saving between runs.
+PRIVATE_REDIS_SAVE="" ensure_redis
 ensure_chromium
 ensure_latex
 ensure_slurm

@@ -71,6 +71,8 @@ def live_system(tmp_path_factory):
         "DEMO_PASSWORD": passwords["demo"],
         "ADMIN_PASSWORD": passwords["admin"],
         "POLLER_INTERVAL": "0.5",
+        # Every browser test signs in from 127.0.0.1.
+        "LOGIN_RATE_LIMIT": "1000/min",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)

@@ -294,7 +294,7 @@ def test_set_override_rejects_invalid_limit(owner, staff_user):
     )
 
     assert response.status_code == 400
-    assert '<li data-field="limit">A job cap must be a whole number of at least 1.</li>' in response.content.decode()
+    assert '<li data-field="limit">A job cap must be a whole number from 1 to 100000.</li>' in response.content.decode()
     assert not QuotaOverride.objects.exists()
     assert not AdminAction.objects.exists()
 

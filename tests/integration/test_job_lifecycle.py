@@ -154,3 +154,35 @@ def test_queue_summary_shows_caps_and_reasons(owner_client, settings):
     assert summary["user"] == {"running": 1, "submitted": 2, "max_running": 10, "max_submitted": 20}
     assert summary["partitions"]["normal"] == {"PENDING": 1, "RUNNING": 1}
     assert summary["pending"] == [{"job_id": second, "name": "second", "reason": "Resources", "position": 1}]
+
+
+def test_job_cannot_forge_its_final_state(owner_client):
+    script = (
+        "import json, os, time\n"
+        "folder = os.path.join(os.environ['FAIRSHARE_WORKSPACE'], 'jobs', 'job-' + os.environ['FAIRSHARE_JOB_ID'])\n"
+        "json.dump({'state': 'COMPLETED', 'exit_code': 0, 'exit_signal': 0, 'start_time': 1, 'end_time': 1},\n"
+        "          open(os.path.join(folder, 'status.json'), 'w'))\n"
+        "print('forged', flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    job_id = submit_script(owner_client, script)
+    poll_until(lambda: "forged" in owner_client.get(f"/code/api/jobs/{job_id}/output/").json()["stdout"])
+
+    for _ in range(5):
+        wait_for_state(job_id, "RUNNING")
+
+    assert Job.objects.get(pk=job_id).state == "RUNNING"
+
+
+def test_output_never_follows_links_out_of_workspace(owner_client):
+    script = (
+        "#!/bin/bash\n"
+        'folder="$FAIRSHARE_WORKSPACE/jobs/job-$FAIRSHARE_JOB_ID"\n'
+        'rm -f "$folder/stdout.txt" && ln -s /etc/hostname "$folder/stdout.txt"\n'
+    )
+    job_id = submit_script(owner_client, script)
+    wait_for_state(job_id, "COMPLETED")
+
+    output = owner_client.get(f"/code/api/jobs/{job_id}/output/").json()
+
+    assert output["stdout"] == ""

@@ -181,8 +181,8 @@ def test_celery_settings_route_and_limit_tasks():
     assert app.conf.task_acks_late is True
     assert app.amqp.router.route({}, "apps.writer_app.tasks.ai_suggest")["queue"].name == "ai_queue"
     assert app.amqp.router.route({}, "apps.scholar_app.tasks.search_papers")["queue"].name == "search_queue"
-    assert app.conf.task_annotations["apps.writer_app.tasks.ai_suggest"] == {"rate_limit": "10/m"}
-    assert app.conf.task_annotations["apps.scholar_app.tasks.process_pdf"] == {"rate_limit": "20/m"}
+    assert app.conf.task_annotations["apps.writer_app.tasks.ai_suggest"] == {"rate_limit": "120/m"}
+    assert app.conf.task_annotations["apps.scholar_app.tasks.process_pdf"] == {"rate_limit": "200/m"}
 
 
 @pytest.mark.asyncio

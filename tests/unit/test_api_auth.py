@@ -55,3 +55,29 @@ def test_anonymous_request_is_unauthorised(db):
 
     assert response.status_code == 401
     assert response["WWW-Authenticate"] == "Token"
+
+
+def test_sign_in_attempts_are_limited_per_address(db, settings):
+    from django.contrib.auth import get_user_model
+
+    from apps.core.quotas import get_limiter
+
+    settings.LOGIN_RATE_LIMIT = "3/min"
+    get_limiter().reset("login", "ip:127.0.0.1")
+    get_user_model().objects.create_user("dora", password="right-password")
+    client = Client()
+
+    wrong = [client.post("/accounts/login/", {"username": "dora", "password": "guess"}).status_code for _ in range(3)]
+    blocked = client.post("/accounts/login/", {"username": "dora", "password": "right-password"})
+
+    assert wrong == [200, 200, 200]
+    assert blocked.status_code == 429
+    assert int(blocked["Retry-After"]) == 20
+    assert "Too many sign-in attempts" in blocked.content.decode()
+    get_limiter().reset("login", "ip:127.0.0.1")
+
+
+def test_healthz_accepts_only_get(db):
+    response = Client().post("/healthz")
+
+    assert response.status_code == 405

@@ -40,6 +40,11 @@ def submit(client, **fields):
         ({"environment": {"LD_PRELOAD": "/tmp/x.so"}}, "environment", "reserved"),
         ({"environment": {"X": "a\x00b"}}, "environment", "without NUL"),
         ({"environment": "not json"}, "environment", "JSON object"),
+        ({"environment": {"FAIRSHARE_JOB_ID": "99"}}, "environment", "reserved"),
+        ({"time_limit": "99999999999999999999"}, "time_limit", "from 1 minute to 10080 minutes"),
+        ({"time_limit": "0-24:61:00"}, "time_limit", "Slurm's format"),
+        ({"time_limit": "\u0663"}, "time_limit", "Slurm's format"),
+        ({"name": "x" * 100_000}, "name", "(100002 characters)"),
     ],
 )
 def test_submit_rejects_invalid_field(owner_client, fields, field, fragment):
@@ -77,7 +82,9 @@ def test_submit_requires_exactly_one_script_source(owner_client):
         ("/etc/passwd", "relative to your workspace"),
         ("missing.py", "is not a file"),
         ("scripts", "is not a file"),
-        ("a.py\n#SBATCH --uid=0", "at most 1024 characters"),
+        ("a.py\n#SBATCH --uid=0", "must not contain NUL bytes, line breaks"),
+        ("a\x00.py", "must not contain NUL bytes"),
+        (5, "must be a path relative to your workspace; got 5"),
     ],
 )
 def test_submit_rejects_bad_script_path(owner, owner_client, path, fragment):
@@ -160,3 +167,13 @@ def test_submit_saves_upload_into_workspace(owner, owner_client):
 )
 def test_parse_time_limit_formats(text, minutes):
     assert parse_time_limit(text) == minutes
+
+
+def test_submit_rejects_lone_surrogate_in_environment(owner_client):
+    body = '{"script": "print(1)\\n", "environment": {"X": "\\ud800"}}'
+
+    response = owner_client.post(SUBMIT, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["field"] == "environment"
+    assert "valid Unicode" in response.json()["detail"]

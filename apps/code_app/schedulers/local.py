@@ -11,8 +11,10 @@ Jobs run under ``local_runner`` in sessions of their own; this class only
 launches runners and reads the files they write, so the poller can restart
 while jobs keep running.
 
-NOTE: memory limits are recorded but not enforced here; a cluster enforces
-them through Slurm's cgroups.
+NOTE: memory limits are recorded but not enforced here, and jobs run as the
+platform's own Unix user, so a hostile job could still reach the runner's
+files or the database; a cluster enforces both through Slurm's cgroups and
+separate users.
 """
 
 import json
@@ -24,6 +26,7 @@ import sys
 from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from datetime import timezone as dt_timezone
+from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
@@ -54,6 +57,13 @@ def _read_json(path):
         return json.loads(path.read_text())
     except (FileNotFoundError, ValueError):
         return None
+
+
+def control_dir(job):
+    """Return the folder of the runner's own files for ``job``, outside every workspace."""
+    path = Path(settings.LOCAL_SCHEDULER_STATE_DIR) / f"job-{job.pk}"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 def job_environment(job):
@@ -97,7 +107,7 @@ class LocalScheduler(SchedulerBackend):
         return str(job.pk)
 
     def cancel(self, job):
-        runner = _read_json(job_output_dir(job) / local_runner.RUNNER_FILE)
+        runner = _read_json(control_dir(job) / local_runner.RUNNER_FILE)
         if runner is None:
             return
         try:
@@ -137,7 +147,7 @@ class LocalScheduler(SchedulerBackend):
         self._positions = {job.pk: index for index, job in enumerate(still_waiting, start=1)}
 
     def _observe(self, job):
-        folder = job_output_dir(job)
+        folder = control_dir(job)
         if (folder / local_runner.STATUS_FILE).exists():
             return "DONE"
         if (folder / local_runner.RUNNER_FILE).exists() or job.pk in self._runners:
@@ -145,7 +155,7 @@ class LocalScheduler(SchedulerBackend):
         return "PENDING"
 
     def _launch(self, job):
-        folder = job_output_dir(job)
+        folder = control_dir(job)
         try:
             argv = job_command(job)
         except OSError as exc:
@@ -156,7 +166,8 @@ class LocalScheduler(SchedulerBackend):
             process = subprocess.Popen(
                 [
                     sys.executable, "-m", "apps.code_app.schedulers.local_runner",
-                    str(folder), str(job.time_limit_minutes * 60), str(settings.LOCAL_SCHEDULER_KILL_WAIT),
+                    str(folder), str(job_output_dir(job)), str(user_workspace(job.owner_id)),
+                    str(job.time_limit_minutes * 60), str(settings.LOCAL_SCHEDULER_KILL_WAIT),
                     "--", *argv,
                 ],
                 cwd=settings.BASE_DIR,
@@ -180,7 +191,7 @@ class LocalScheduler(SchedulerBackend):
     def poll(self, jobs):
         statuses = {}
         for job in jobs:
-            folder = job_output_dir(job)
+            folder = control_dir(job)
             final = _read_json(folder / local_runner.STATUS_FILE)
             if final is not None:
                 statuses[job.pk] = JobStatus(

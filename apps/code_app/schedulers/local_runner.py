@@ -1,7 +1,10 @@
 """Run one job of the local scheduler and record how it ended.
 
 Started detached by the poller as
-``python -m apps.code_app.schedulers.local_runner JOB_DIR TIME_LIMIT_SECONDS KILL_WAIT -- ARGV...``.
+``python -m apps.code_app.schedulers.local_runner CONTROL_DIR OUTPUT_DIR WORKSPACE TIME_LIMIT_SECONDS KILL_WAIT -- ARGV...``.
+CONTROL_DIR holds this runner's files (its pid, the job's environment and
+final state) outside the user's workspace, so the job cannot rewrite its
+own state as easily; OUTPUT_DIR, in the workspace, gets stdout and stderr.
 It plays the part of Slurm's step daemon: it starts the job in a session of
 its own, enforces the time limit, turns SIGTERM (a cancel) into a clean stop,
 and writes ``status.json`` atomically when the job ends. The poller only reads
@@ -47,7 +50,7 @@ def stop_process_group(process, kill_wait):
     process.wait()
 
 
-def run(job_dir, time_limit, kill_wait, argv, cwd):
+def run(job_dir, output_dir, time_limit, kill_wait, argv, cwd):
     cancelled = False
 
     def on_sigterm(signum, frame):
@@ -58,7 +61,7 @@ def run(job_dir, time_limit, kill_wait, argv, cwd):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     env = json.loads((job_dir / "environment.json").read_text())
 
-    with open(job_dir / STDOUT_FILE, "wb") as stdout, open(job_dir / STDERR_FILE, "wb") as stderr:
+    with open(output_dir / STDOUT_FILE, "wb") as stdout, open(output_dir / STDERR_FILE, "wb") as stderr:
         process = subprocess.Popen(
             argv,
             cwd=cwd,
@@ -108,15 +111,16 @@ def run(job_dir, time_limit, kill_wait, argv, cwd):
 
 def main(args):
     separator = args.index("--")
-    job_dir, time_limit, kill_wait = args[:separator]
+    job_dir, output_dir, workspace, time_limit, kill_wait = args[:separator]
     argv = args[separator + 1 :]
-    job_dir = Path(job_dir)
+    job_dir, output_dir = Path(job_dir), Path(output_dir)
     try:
-        run(job_dir, float(time_limit), float(kill_wait), argv, cwd=job_dir.parent.parent)
+        run(job_dir, output_dir, float(time_limit), float(kill_wait), argv, cwd=workspace)
     except Exception as exc:
         # The job could not even start (missing interpreter, unreadable
         # script); record it as a launch failure, as Slurm does.
-        (job_dir / STDERR_FILE).open("a").write(f"job failed to start: {exc}\n")
+        with (output_dir / STDERR_FILE).open("a") as stderr:
+            stderr.write(f"job failed to start: {exc}\n")
         now = time.time()
         write_json_atomically(
             job_dir / STATUS_FILE,

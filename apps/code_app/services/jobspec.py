@@ -19,21 +19,28 @@ from .workspace import resolve_inside, user_workspace
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 FILENAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,99}")
 ENV_KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-RESERVED_ENV_PREFIXES = ("SLURM_", "APPTAINER", "SINGULARITY", "LD_", "PYTHON", "BASH_")
+RESERVED_ENV_PREFIXES = ("SLURM_", "APPTAINER", "SINGULARITY", "LD_", "PYTHON", "BASH_", "FAIRSHARE_")
 RESERVED_ENV_KEYS = {"PATH", "HOME", "USER", "SHELL", "IFS", "ENV", "PS4"}
 MAX_ENV_VARS = 64
 MAX_ENV_VALUE_CHARS = 4096
-# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S.
+# Slurm's time formats: M, M:S, H:M:S, D-H, D-H:M, D-H:M:S, in ASCII digits, with
+# minutes and seconds below 60 and hours below 24 after a day count.
 TIME_PATTERNS = [
-    (re.compile(r"(\d{1,6})"), ("minutes",)),
-    (re.compile(r"(\d{1,6}):(\d{1,2})"), ("minutes", "seconds")),
-    (re.compile(r"(\d{1,4}):(\d{1,2}):(\d{1,2})"), ("hours", "minutes", "seconds")),
-    (re.compile(r"(\d{1,3})-(\d{1,2})"), ("days", "hours")),
-    (re.compile(r"(\d{1,3})-(\d{1,2}):(\d{1,2})"), ("days", "hours", "minutes")),
-    (re.compile(r"(\d{1,3})-(\d{1,2}):(\d{1,2}):(\d{1,2})"), ("days", "hours", "minutes", "seconds")),
+    (re.compile(r"([0-9]{1,30})"), ("minutes",)),
+    (re.compile(r"([0-9]{1,6}):([0-5]?[0-9])"), ("minutes", "seconds")),
+    (re.compile(r"([0-9]{1,4}):([0-5]?[0-9]):([0-5]?[0-9])"), ("hours", "minutes", "seconds")),
+    (re.compile(r"([0-9]{1,3})-([01]?[0-9]|2[0-3])"), ("days", "hours")),
+    (re.compile(r"([0-9]{1,3})-([01]?[0-9]|2[0-3]):([0-5]?[0-9])"), ("days", "hours", "minutes")),
+    (re.compile(r"([0-9]{1,3})-([01]?[0-9]|2[0-3]):([0-5]?[0-9]):([0-5]?[0-9])"), ("days", "hours", "minutes", "seconds")),
 ]
 _SECONDS = {"days": 86400, "hours": 3600, "minutes": 60, "seconds": 1}
 INTERPRETERS = {".py": "python", ".sh": "bash", ".bash": "bash"}
+
+
+def shown(value, limit=60):
+    """Return ``value`` for an error message, shortened so a huge input does not come back whole."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text)} characters)"
 
 
 @dataclass(frozen=True)
@@ -56,10 +63,10 @@ def parse_int(errors, data, key, default, low, high, unit=""):
         raw = default
     if isinstance(raw, int) and not isinstance(raw, bool):
         value = raw
-    elif isinstance(raw, str) and re.fullmatch(r"\d{1,9}", raw):
+    elif isinstance(raw, str) and re.fullmatch(r"[0-9]{1,9}", raw):
         value = int(raw)
     else:
-        errors[key] = f"{key} must be a whole number from {low} to {high}{unit}; got {raw!r}."
+        errors[key] = f"{key} must be a whole number from {low} to {high}{unit}; got {shown(raw)}."
         return None
     if not low <= value <= high:
         errors[key] = f"{key} must be from {low} to {high}{unit}; got {value}."
@@ -97,8 +104,8 @@ def _clean_name(errors, data, default):
     name = data.get("name") or default
     if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
         errors["name"] = (
-            "name must be 1-64 characters of letters, digits, '.', '_' or '-', "
-            f"starting with a letter or digit; got {name!r}."
+            "name must be 1-64 characters of ASCII letters, digits, '.', '_' or '-', "
+            f"starting with a letter or digit; got {shown(name)}."
         )
         return None
     return name
@@ -108,7 +115,7 @@ def _clean_partition(errors, data):
     partition = data.get("partition") or settings.DEFAULT_PARTITION
     if partition not in settings.PARTITIONS:
         choices = ", ".join(settings.PARTITIONS)
-        errors["partition"] = f"partition must be one of {choices}; got {partition!r}."
+        errors["partition"] = f"partition must be one of {choices}; got {shown(partition)}."
         return None
     return partition
 
@@ -126,8 +133,8 @@ def _clean_time_limit(errors, data, partition):
         minutes = parse_time_limit(raw)
     if minutes is None:
         errors["time_limit"] = (
-            "time_limit must be minutes or Slurm's format (MM, HH:MM:SS, D-HH:MM:SS); "
-            f"got {raw!r}."
+            "time_limit must be whole minutes or Slurm's format (MM:SS, HH:MM:SS, D-HH, D-HH:MM, "
+            f"D-HH:MM:SS); got {shown(raw)}."
         )
         return None
     low, high = limits["min_time_minutes"], limits["max_time_minutes"]
@@ -142,6 +149,14 @@ def _clean_time_limit(errors, data, partition):
         )
         return None
     return minutes
+
+
+def _encodable(text):
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _clean_environment(errors, data):
@@ -161,17 +176,17 @@ def _clean_environment(errors, data):
     for key, value in raw.items():
         if not isinstance(key, str) or not ENV_KEY_PATTERN.fullmatch(key):
             errors["environment"] = (
-                f"environment variable name {key!r} is invalid; use letters, digits and '_', "
+                f"environment variable name {shown(key)} is invalid; use ASCII letters, digits and '_', "
                 "not starting with a digit."
             )
             return {}
         if key.upper() in RESERVED_ENV_KEYS or key.upper().startswith(RESERVED_ENV_PREFIXES):
             errors["environment"] = f"environment variable {key} is reserved by the platform; rename it."
             return {}
-        if not isinstance(value, str) or "\x00" in value or len(value) > MAX_ENV_VALUE_CHARS:
+        if not isinstance(value, str) or "\x00" in value or len(value) > MAX_ENV_VALUE_CHARS or not _encodable(value):
             errors["environment"] = (
                 f"environment variable {key} must be a string of at most "
-                f"{MAX_ENV_VALUE_CHARS} characters without NUL bytes."
+                f"{MAX_ENV_VALUE_CHARS} characters of valid Unicode without NUL bytes."
             )
             return {}
     return dict(raw)
@@ -227,20 +242,26 @@ def _clean_script(errors, user_id, data, files):
         filename = "script.sh" if interpreter_for("x", content) == "bash" else "script.py"
     if not FILENAME_PATTERN.fullmatch(filename):
         errors[field_name] = (
-            f"file name {filename!r} is invalid; use letters, digits, '.', '_' or '-'."
+            f"file name {shown(filename)} is invalid; use letters, digits, '.', '_' or '-'."
         )
         return "", "", b""
     if interpreter_for(filename, content) is None:
         errors[field_name] = (
-            f"cannot tell how to run {filename!r}; name it .py or .sh or start it with a #! line."
+            f"cannot tell how to run {shown(filename)}; name it .py or .sh or start it with a #! line."
         )
         return "", "", b""
     return "", filename, content
 
 
 def _clean_script_path(errors, user_id, path):
-    if not isinstance(path, str) or "\x00" in path or "\n" in path or len(path) > 1024:
-        errors["script_path"] = "script_path must be a path of at most 1024 characters."
+    if not isinstance(path, str):
+        errors["script_path"] = f"script_path must be a path relative to your workspace; got {shown(path)}."
+        return ""
+    if len(path) > 1024:
+        errors["script_path"] = "script_path must be at most 1024 characters."
+        return ""
+    if "\x00" in path or "\n" in path or "\r" in path or not _encodable(path):
+        errors["script_path"] = "script_path must not contain NUL bytes, line breaks or invalid Unicode."
         return ""
     if path.startswith("/"):
         errors["script_path"] = "script_path must be relative to your workspace, not absolute."
@@ -248,22 +269,22 @@ def _clean_script_path(errors, user_id, path):
     workspace = user_workspace(user_id)
     resolved = resolve_inside(workspace, path)
     if resolved is None:
-        errors["script_path"] = f"script_path {path!r} points outside your workspace."
+        errors["script_path"] = f"script_path {shown(path)} points outside your workspace."
         return ""
     if not resolved.is_file():
-        errors["script_path"] = f"script_path {path!r} is not a file in your workspace."
+        errors["script_path"] = f"script_path {shown(path)} is not a file in your workspace."
         return ""
     relative = resolved.relative_to(workspace.resolve()).as_posix()
     if any(not FILENAME_PATTERN.fullmatch(part) for part in relative.split("/")):
         errors["script_path"] = (
-            f"script_path {path!r} has characters other than letters, digits, '.', '_' or '-'."
+            f"script_path {shown(path)} has characters other than letters, digits, '.', '_' or '-'."
         )
         return ""
     with resolved.open("rb") as handle:
         head = handle.read(256)
     if interpreter_for(relative, head) is None:
         errors["script_path"] = (
-            f"cannot tell how to run {path!r}; name it .py or .sh or start it with a #! line."
+            f"cannot tell how to run {shown(path)}; name it .py or .sh or start it with a #! line."
         )
         return ""
     return relative

@@ -17,8 +17,10 @@ MAX_SECTION_CHARS = 64
 def required_text(data, field, maximum=MAX_TEXT_CHARS):
     """Return ``data[field]`` as non-blank text of at most ``maximum`` characters, or raise InvalidJobSpec."""
     value = data.get(field)
-    if not isinstance(value, str) or not value.strip():
+    if value is None or (isinstance(value, str) and not value.strip()):
         raise InvalidJobSpec({field: f"{field} is missing; send the text to work on."})
+    if not isinstance(value, str):
+        raise InvalidJobSpec({field: f"{field} must be text; got {type(value).__name__}."})
     if len(value) > maximum:
         raise InvalidJobSpec({field: f"{field} is longer than {maximum} characters; send a shorter part."})
     return value
