@@ -3,9 +3,9 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from apps.core.api import PlatformAPIView
+from apps.core.parsers import FormParser, MultiPartParser, ObjectJSONParser
 
 from apps.core.exceptions import InvalidJobSpec
 from apps.core.openapi import COMMON_ERRORS, INVALID_FIELD, NOT_FOUND
@@ -31,7 +31,7 @@ def owned_job(request, job_id):
 class JobSubmitView(PlatformAPIView):
     """Submit a job from a script in the workspace, an upload or the script text."""
 
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [ObjectJSONParser, MultiPartParser, FormParser]
 
     @extend_schema(
         summary="Submit a job",

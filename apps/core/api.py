@@ -2,11 +2,14 @@
 
 import logging
 
+from redis.exceptions import RedisError
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from . import parsers
 from .exceptions import PlatformError, QuotaExceeded
 
 logger = logging.getLogger(__name__)
@@ -16,6 +19,7 @@ _DRF_CODES = {
     status.HTTP_403_FORBIDDEN: "permission_denied",
     status.HTTP_404_NOT_FOUND: "not_found",
     status.HTTP_405_METHOD_NOT_ALLOWED: "method_not_allowed",
+    status.HTTP_413_REQUEST_ENTITY_TOO_LARGE: "request_too_large",
     status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
     status.HTTP_429_TOO_MANY_REQUESTS: "throttled",
 }
@@ -62,6 +66,19 @@ def exception_handler(exc, context):
     """Answer every API error as JSON with an ``error`` code and a ``detail`` sentence."""
     if isinstance(exc, PlatformError):
         return platform_error_response(exc)
+    if isinstance(exc, RequestDataTooBig):
+        exc = parsers.too_large()
+    if isinstance(exc, RedisError):
+        # The throttles count every request in Redis, so while it is down no
+        # request gets further than this.
+        logger.warning("API request to %s failed: Redis is unreachable: %s", context["request"].path, exc)
+        return Response(
+            {
+                "error": "service_unavailable",
+                "detail": "Redis, which counts rate limits and queues work, is unreachable; try again in a minute.",
+            },
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
 
     response = drf_exception_handler(exc, context)
     if response is None:

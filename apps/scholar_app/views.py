@@ -2,11 +2,11 @@
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
-from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from apps.core.api import PlatformAPIView
 from apps.core.dispatch import task_payload
+from apps.core.parsers import MultiPartParser
 from apps.writer_app import openapi as writer_openapi
 from apps.writer_app.views import accepted
 

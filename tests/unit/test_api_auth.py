@@ -81,3 +81,41 @@ def test_healthz_accepts_only_get(db):
     response = Client().post("/healthz")
 
     assert response.status_code == 405
+
+
+@pytest.mark.parametrize("body", ["[1, 2]", '"text"', "null", "5"])
+def test_json_body_must_be_an_object(owner, body):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(owner)
+
+    response = client.post(SUBMIT, body, content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["error"] == "invalid_request"
+    assert "must be a JSON object" in response.json()["detail"]
+
+
+def test_oversized_json_body_is_413(owner, settings):
+    from rest_framework.test import APIClient
+
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    client = APIClient()
+    client.force_authenticate(owner)
+
+    response = client.post(SUBMIT, '{"script": "' + "x" * 2000 + '"}', content_type="application/json")
+
+    assert response.status_code == 413
+    assert response.json()["error"] == "request_too_large"
+
+
+@pytest.mark.parametrize("path", ["/code/api/jobs/abc/status/", "/api/tasks/not-a-uuid/", "/code/api/nope/"])
+def test_unknown_api_path_answers_json_404(owner, path):
+    client = Client()
+    client.force_login(owner)
+
+    response = client.get(path)
+
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"

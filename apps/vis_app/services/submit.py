@@ -74,8 +74,8 @@ def clean_format(value):
 def _owned_figures(user, ids):
     if not isinstance(ids, list) or not ids or len(ids) > MAX_BATCH_IDS:
         raise InvalidJobSpec({"figure_ids": f"figure_ids must be a list of 1 to {MAX_BATCH_IDS} figure ids."})
-    if not all(isinstance(value, int) and not isinstance(value, bool) for value in ids):
-        raise InvalidJobSpec({"figure_ids": "figure_ids must hold whole numbers only."})
+    if not all(isinstance(value, int) and not isinstance(value, bool) and 1 <= value < 2**63 for value in ids):
+        raise InvalidJobSpec({"figure_ids": "figure_ids must hold figure ids, whole numbers from 1."})
     wanted = list(dict.fromkeys(ids))
     figures = {figure.pk: figure for figure in Figure.objects.filter(owner=user, pk__in=wanted)}
     missing = [value for value in wanted if value not in figures]
