@@ -18,9 +18,7 @@ from .serializers import JobSerializer
 from .services import output as job_output
 from .services.jobspec import shown
 from .services.submission import cancel_job, submit_job
-from .services.workspace import job_output_dir, resolve_inside, user_workspace
 
-OUTPUT_STREAMS = ("stdout", "stderr")
 
 
 def owned_job(request, job_id):
@@ -89,15 +87,7 @@ class JobOutputView(PlatformAPIView):
         if not raw_lines.isdigit() or not 1 <= int(raw_lines) <= maximum:
             raise InvalidJobSpec({"lines": f"lines must be a whole number from 1 to {maximum}; got {raw_lines!r}."})
         lines = int(raw_lines)
-        folder = job_output_dir(job)
-        workspace = user_workspace(job.owner_id)
-        body = {"job_id": job.pk, "state": job.state, "lines": lines}
-        for stream in OUTPUT_STREAMS:
-            # A job may replace its output file with a link; never follow one out of the workspace.
-            path = resolve_inside(workspace, (folder / f"{stream}.txt").relative_to(workspace))
-            text, truncated = job_output.tail_lines(path, lines) if path else ("", False)
-            body[stream] = text
-            body[f"{stream}_truncated"] = truncated
+        body = {"job_id": job.pk, "state": job.state, "lines": lines, **job_output.job_output_tail(job, lines)}
         return Response(body)
 
 

@@ -1,10 +1,15 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
-from django.views.decorators.http import require_POST
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.exceptions import InvalidJobSpec, PlatformError
-from apps.code_app.services.submission import submit_job
+from apps.code_app.models import Job
+from apps.code_app.services.output import job_output_tail
+from apps.code_app.services.submission import cancel_job, submit_job
+
+OUTPUT_PANEL_LINES = 200
 
 
 @login_required
@@ -36,3 +41,29 @@ def submit_job_form(request):
     # htmx swaps only 2xx answers by default; the page lets 4xx and 5xx
     # through too, so the errors are shown where the form is.
     return render(request, "dashboard/_submit_result.html", context, status=status)
+
+
+def _owned_job(request, job_id):
+    # 404 rather than 403 for other users' jobs, so ids do not leak.
+    return get_object_or_404(Job, pk=job_id, owner=request.user)
+
+
+@login_required
+@require_GET
+def job_output(request, job_id):
+    """The end of a job's output, shown in the dashboard's output panel."""
+    job = _owned_job(request, job_id)
+    output = job_output_tail(job, OUTPUT_PANEL_LINES)
+    return render(request, "dashboard/_job_output.html", {"job": job, "output": output, "lines": OUTPUT_PANEL_LINES})
+
+
+@login_required
+@require_POST
+def cancel_job_form(request, job_id):
+    """Cancel a job from its row; the new state arrives over the socket."""
+    job = _owned_job(request, job_id)
+    try:
+        cancel_job(job)
+    except PlatformError as error:
+        return render(request, "dashboard/_submit_result.html", {"errors": {error.code: error.message}}, status=error.status_code)
+    return render(request, "dashboard/_submit_result.html", {"message": f"Cancelling job {job.pk} ({job.name})."}, status=202)

@@ -27,6 +27,9 @@ def test_submitted_job_reaches_completed_without_reload(live_system, browser, tm
     row.locator("td.state", has_text="RUNNING").wait_for(timeout=20_000)
     row.locator("td.state", has_text="COMPLETED").wait_for(timeout=30_000)
     assert row.locator("td").nth(6).inner_text() == "0"
+    row.get_by_role("button", name="Output").click()
+    page.locator("#job-output pre").first.wait_for(timeout=10_000)
+    assert page.locator("#job-output pre").first.inner_text().strip() == "total 5050"
     assert navigations == []
     page.screenshot(path=str(tmp_path / "dashboard.png"))
 

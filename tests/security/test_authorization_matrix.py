@@ -66,6 +66,8 @@ MATRIX = [
     ("vis-export-file", "get", "/vis/api/exports/{export_task}/", {A: 401, O: 404, S: 404, W: 200}),
     ("dashboard", "get", "/dashboard/", {A: PAGE_LOGIN, O: 200, S: 200, W: 200}),
     ("dashboard-submit", "post", "/dashboard/jobs/submit/", {A: PAGE_LOGIN, O: 400, S: 400, W: 400}),
+    ("dashboard-job-output", "get", "/dashboard/jobs/{job}/output/", {A: PAGE_LOGIN, O: 404, S: 404, W: 200}),
+    ("dashboard-job-cancel", "post", "/dashboard/jobs/{job}/cancel/", {A: PAGE_LOGIN, O: 404, S: 404, W: 202}),
     ("console", "get", "/console/", {A: PAGE_LOGIN, O: 403, S: 200, W: 403}),
     ("console-cancel-jobs", "post", "/console/actions/cancel-jobs/", {A: PAGE_LOGIN, O: 403, S: 400, W: 403}),
     ("console-set-override", "post", "/console/actions/override/", {A: PAGE_LOGIN, O: 403, S: 400, W: 403}),

@@ -31,3 +31,22 @@ def tail_lines(path, lines):
     if ends_with_newline and kept:
         text += "\n"
     return text, truncated
+
+
+def job_output_tail(job, lines):
+    """Return {"stdout", "stdout_truncated", "stderr", "stderr_truncated"} for the job's last ``lines`` lines.
+
+    A job may replace its output files with links; a link out of the
+    workspace reads as empty output.
+    """
+    from .workspace import job_output_dir, resolve_inside, user_workspace
+
+    workspace = user_workspace(job.owner_id)
+    folder = job_output_dir(job)
+    body = {}
+    for stream in ("stdout", "stderr"):
+        path = resolve_inside(workspace, (folder / f"{stream}.txt").relative_to(workspace))
+        text, truncated = tail_lines(path, lines) if path else ("", False)
+        body[stream] = text
+        body[f"{stream}_truncated"] = truncated
+    return body
