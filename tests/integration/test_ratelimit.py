@@ -440,15 +440,22 @@ def test_processes_race_admits_exactly_burst(prefix):
     barrier = context.Barrier(RACERS)
     admitted = context.Queue()
 
+    # Daemon children are killed at exit even if one hangs, so a failure here
+    # cannot keep the test run from ending.
     processes = [
-        context.Process(target=_race_in_process, args=(REDIS_URL, prefix, policy, barrier, admitted))
+        context.Process(target=_race_in_process, args=(REDIS_URL, prefix, policy, barrier, admitted), daemon=True)
         for _ in range(RACERS)
     ]
-    for process in processes:
-        process.start()
-    counts = [admitted.get(timeout=60) for _ in range(RACERS)]
-    for process in processes:
-        process.join(timeout=60)
+    try:
+        for process in processes:
+            process.start()
+        counts = [admitted.get(timeout=60) for _ in range(RACERS)]
+        for process in processes:
+            process.join(timeout=60)
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.kill()
 
     assert [process.exitcode for process in processes] == [0] * RACERS
     assert sum(counts) == burst
