@@ -161,7 +161,7 @@ def test_throttle_denials_are_counted(owner, settings):
     get_limiter().reset("api", f"user:{owner.pk}")
     client = client_for(owner)
 
-    statuses = [client.get("/api/quota/").status_code for _ in range(3)]
+    statuses = [client.get("/code/api/jobs/").status_code for _ in range(3)]
 
     assert statuses == [200, 200, 429]
     assert metrics.rejections_by_reason(60)["throttled"] == 1
