@@ -86,7 +86,10 @@ def current_sequence(group):
 
 
 def publish(group, event_type, payload):
-    """Send one event from sync code; never raises, because a page heals on reconnect."""
+    """Send one event from sync code; return False if that failed.
+
+    Never raises, because a page heals on reconnect.
+    """
     try:
         payload = {**payload, "seq": next_sequence(group)}
         future = asyncio.run_coroutine_threadsafe(
@@ -95,7 +98,9 @@ def publish(group, event_type, payload):
         future.result(timeout=PUBLISH_TIMEOUT)
     except Exception:
         logger.exception("publishing %s to group %s failed", event_type, group)
+        return False
+    return True
 
 
 def publish_to_user(user_id, event_type, payload):
-    publish(user_group(user_id), event_type, payload)
+    return publish(user_group(user_id), event_type, payload)

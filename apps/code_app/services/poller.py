@@ -24,8 +24,28 @@ _TRACKED_FIELDS = (
 
 
 def publish_job(job):
-    events.publish_to_user(job.owner_id, events.JOB_CHANGED, {"job": job_payload(job)})
-    events.publish(events.CONSOLE_GROUP, events.JOB_CHANGED, {"job": job_payload(job), "owner_id": job.owner_id})
+    """Send the job to its owner's pages and to the console; return False if either failed."""
+    payload = job_payload(job)
+    to_owner = events.publish_to_user(job.owner_id, events.JOB_CHANGED, {"job": payload})
+    to_console = events.publish(events.CONSOLE_GROUP, events.JOB_CHANGED, {"job": payload, "owner_id": job.owner_id})
+    return to_owner and to_console
+
+
+# Ids of jobs whose last change could not be published, for example while
+# Redis was down. An open page would otherwise show such a job in its old
+# state until it reconnects, because no later event names it. The poller is
+# a single process, so this set lives in its memory.
+_unpublished = set()
+
+
+def publish_unpublished():
+    """Publish the current state of the jobs whose change failed to publish; stop at the first failure."""
+    jobs = Job.objects.in_bulk(sorted(_unpublished))
+    for job_id in sorted(_unpublished):
+        job = jobs.get(job_id)
+        if job is not None and not publish_job(job):
+            return
+        _unpublished.discard(job_id)
 
 
 def apply_status(job, status):
@@ -91,8 +111,11 @@ def poll_once(backend):
         with transaction.atomic():
             if apply_status(job, status):
                 changed.append((job, previous_state))
+    if _unpublished:
+        publish_unpublished()
     for job, previous_state in changed:
-        publish_job(job)
+        if not publish_job(job):
+            _unpublished.add(job.pk)
         if push_should_have_reported(backend, job, previous_state):
             from .push import count_repair
 
@@ -130,7 +153,7 @@ def run_forever(backend, interval, *, stop=lambda: False):
         else:
             record_poller_heartbeat(backend, reached_scheduler=True)
             if failures:
-                logger.info("the %s scheduler answers again after %s failed polls", backend.name, failures)
+                logger.info("the %s scheduler responds again after %s failed polls", backend.name, failures)
                 set_scheduler_status(stale=False)
             failures = 0
             delay = interval

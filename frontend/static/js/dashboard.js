@@ -55,10 +55,14 @@
     });
   }
 
-  // Every pushed message starts with the stream's sequence number. The
-  // channel layer delivers at most once, so a skipped number means a lost
-  // event: ask for a fresh snapshot, which carries the current number.
+  // Every pushed message carries the stream's sequence number. The channel
+  // layer delivers at most once, so a skipped number means a lost event. A
+  // number at or below the last one means an event older than the snapshot,
+  // or a Redis restart that reset the counters and lost the events sent
+  // while it was down. Either way, ask once for a fresh snapshot, which
+  // carries the current number.
   var lastSeq = null;
+  var snapshotRequested = false;
   var SEQ_PATTERN = /id="stream-seq" data-seq="(\d+)"/;
   document.addEventListener("htmx:wsBeforeMessage", function (event) {
     var match = SEQ_PATTERN.exec(event.detail.message);
@@ -66,11 +70,16 @@
       return;
     }
     var seq = Number(match[1]);
-    var isSnapshot = event.detail.message.indexOf('id="job-rows"') !== -1;
-    if (!isSnapshot && lastSeq !== null && seq > lastSeq + 1) {
+    if (event.detail.message.indexOf('id="job-rows"') !== -1) {
+      lastSeq = seq;
+      snapshotRequested = false;
+      return;
+    }
+    if (lastSeq !== null && seq !== lastSeq + 1 && !snapshotRequested) {
+      snapshotRequested = true;
       event.detail.socketWrapper.send(JSON.stringify({action: "snapshot"}));
     }
-    if (isSnapshot || lastSeq === null || seq > lastSeq) {
+    if (lastSeq === null || seq > lastSeq) {
       lastSeq = seq;
     }
   });
@@ -82,6 +91,7 @@
   document.addEventListener("htmx:wsOpen", function () { retries = 0; });
   document.addEventListener("htmx:wsClose", function (event) {
     lastSeq = null;
+    snapshotRequested = false;
     var code = event.detail.event.code;
     if ([1006, 1011, 1012, 1013].indexOf(code) !== -1 || code >= 4000) {
       return;
