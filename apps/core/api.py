@@ -63,7 +63,7 @@ def _throttled_body(exc, request):
 
 
 def exception_handler(exc, context):
-    """Answer every API error as JSON with an ``error`` code and a ``detail`` sentence."""
+    """Return every API error as JSON with an ``error`` code and a ``detail`` sentence."""
     if isinstance(exc, PlatformError):
         return platform_error_response(exc)
     if isinstance(exc, RequestDataTooBig):

@@ -13,7 +13,7 @@ logger = logging.getLogger(__name__)
 
 
 class ThrottledLoginView(auth_views.LoginView):
-    """Django's login view, answering 429 once an IP address has tried too often."""
+    """Django's login view, which responds 429 once an IP address has tried too often."""
 
     template_name = "registration/login.html"
 

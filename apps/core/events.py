@@ -5,7 +5,7 @@ poller, Celery tasks) and the consumers cannot drift apart.
 
 Each group is one stream with its own sequence number (``seq``), counted in
 Redis so that every publishing process shares it. The channel layer delivers
-at most once, so a page that sees a number skipped knows it missed an event
+at most once, so a page that finds a number skipped has missed an event
 and asks for a fresh snapshot.
 
 Sync callers without an event loop of their own (the poller, Celery workers)

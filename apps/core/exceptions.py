@@ -1,4 +1,4 @@
-"""Domain errors. Views turn them into HTTP answers in apps.core.api."""
+"""Domain errors. apps.core.api turns them into HTTP responses."""
 
 
 class PlatformError(Exception):
@@ -56,7 +56,7 @@ class JobNotCancellable(PlatformError):
 
 
 class SchedulerUnavailable(PlatformError):
-    """The scheduler could not be reached or did not answer in time."""
+    """The scheduler could not be reached or did not respond in time."""
 
     status_code = 503
     code = "scheduler_unavailable"

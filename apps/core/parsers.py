@@ -1,4 +1,4 @@
-"""Request parsers that turn malformed or oversized bodies into clear 400 and 413 answers."""
+"""Request parsers that turn malformed or oversized bodies into clear 400 and 413 responses."""
 
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import parsers, status

@@ -38,7 +38,7 @@ def submit_job_form(request):
     except PlatformError as error:
         context["errors"] = {error.code: error.message}
         status = error.status_code
-    # htmx swaps only 2xx answers by default; the page lets 4xx and 5xx
+    # htmx swaps only 2xx responses by default; the page lets 4xx and 5xx
     # through too, so the errors are shown where the form is.
     return render(request, "dashboard/_submit_result.html", context, status=status)
 
@@ -51,7 +51,7 @@ def _owned_job(request, job_id):
 @login_required
 @require_GET
 def job_output(request, job_id):
-    """The end of a job's output, shown in the dashboard's output panel."""
+    """Render the end of a job's output for the dashboard's output panel."""
     job = _owned_job(request, job_id)
     output = job_output_tail(job, OUTPUT_PANEL_LINES)
     return render(request, "dashboard/_job_output.html", {"job": job, "output": output, "lines": OUTPUT_PANEL_LINES})

@@ -52,7 +52,7 @@ def test_missing_slurm_binaries_answer_503(owner_client, settings, tmp_path):
 def test_timed_out_sbatch_is_reconciled_not_duplicated(owner_client, settings, wrapped_bin):
     real = shutil.which("sbatch")
     (wrapped_bin / "sbatch").unlink()
-    # The job reaches Slurm, then the answer comes too late.
+    # The job reaches Slurm, then sbatch's output comes too late.
     write_wrapper(wrapped_bin, "sbatch", f'#!/bin/bash\n"{real}" "$@"\nsleep 5\n')
     settings.SLURM_COMMAND_TIMEOUT = 2
 

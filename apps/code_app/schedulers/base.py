@@ -6,7 +6,7 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class JobStatus:
-    """What the scheduler reports about one job at one moment."""
+    """The state of one job as the scheduler reports it at one moment."""
 
     state: str
     reason: str = ""
@@ -39,7 +39,7 @@ class SchedulerBackend:
         """Start whatever may start now (only schedulers run by this process do work here)."""
 
     def poll(self, jobs):
-        """Return {job.pk: JobStatus} for the jobs the scheduler knows about."""
+        """Return {job.pk: JobStatus} for the jobs the scheduler reports."""
         raise NotImplementedError
 
     def fairshare(self):

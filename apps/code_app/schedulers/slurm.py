@@ -205,7 +205,7 @@ class SlurmScheduler(SchedulerBackend):
         script_file.write_text(self.batch_script(job))
         script_file.chmod(0o750)
         # A marker unique to this submission finds the job again if sbatch's
-        # answer is lost; the job id alone could repeat across deployments.
+        # output is lost. The job id alone could repeat across deployments.
         marker = f"{COMMENT_PREFIX}{job.pk}-{secrets.token_hex(8)}"
         arguments = self.sbatch_arguments(job, account, script_file, marker)
         try:
@@ -267,7 +267,7 @@ class SlurmScheduler(SchedulerBackend):
         logger.info("cancelled job %s (Slurm %s) of user %s", job.pk, job.scheduler_job_id, job.owner_id)
 
     def poll(self, jobs):
-        """One squeue for every job, then one sacct for the tracked jobs squeue no longer shows.
+        """Return the statuses of ``jobs`` from one squeue, then one sacct for jobs squeue no longer shows.
 
         squeue and sacct are asked about every job of the cluster, not filtered
         per user, and the result is filtered here by the ids this platform

@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 
 class SlurmCommandError(Exception):
-    """A Slurm command ran and exited non-zero; ``stderr`` holds its message."""
+    """A Slurm command ran and exited non-zero. ``stderr`` contains its message."""
 
     def __init__(self, argv, returncode, stdout, stderr):
         self.argv = argv

@@ -76,7 +76,7 @@ def apply_status(job, status):
     return True
 
 
-# A poll that sees a start or an end this much after it happened found
+# A start or an end that a poll finds this long after it happened is
 # something the push path should have delivered already.
 REPAIR_AGE_SECONDS = 5.0
 
